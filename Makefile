@@ -1,0 +1,59 @@
+# memnb: two commands on a fresh machine.
+#   make book   # install, prepare data, run every chapter (papermill, PROFILE=cpu), render HTML
+#   make test   # install, prepare data, pytest + nbval on every chapter at the `ci` profile
+PROFILE ?= cpu
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha256sum requirements.txt | cut -c1-12)
+NBTEST := _build/nbtest
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PYTHONHASHSEED := 0
+
+.PHONY: venv data book chapters html test lint bench clean
+
+venv: $(STAMP)
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	echo "$(CURDIR)" > "$$($(PY) -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/memnb-src.pth"
+	rm -f $(VENV)/.installed-* && touch $@
+
+data: venv
+	$(PY) -m memnb.data prepare
+
+chapters: data
+	$(PY) -m memnb run all --profile $(PROFILE)
+
+html: venv
+	$(VENV)/bin/jupyter-book build --all -W -n --keep-going --path-output book .
+	@echo "book: $(CURDIR)/book/_build/html/index.html"
+
+book: chapters
+	$(MAKE) html
+
+# Chapters are converted to .ipynb with profile=ci injected (papermill --prepare-only), then
+# executed cell by cell by nbval beside the unit tests, in one pytest run.
+test: data
+	rm -rf $(NBTEST) && mkdir -p $(NBTEST)
+	for f in notebooks/[0-9][0-9]_*.py; do \
+	  n=$$(basename $$f .py); \
+	  $(VENV)/bin/jupytext --quiet --to ipynb -o - $$f \
+	    | $(VENV)/bin/papermill - $(NBTEST)/$$n.ipynb -p profile ci --prepare-only --cwd notebooks --log-level WARNING \
+	    || exit 1; \
+	done
+	$(PY) -m pytest -q -p no:cacheprovider tests $(NBTEST) \
+	  --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+
+lint: venv
+	$(VENV)/bin/ruff check memnb tests notebooks
+	$(VENV)/bin/ruff format --check memnb tests notebooks
+
+bench: venv
+	$(PY) -m memnb bench
+
+clean:
+	rm -rf _build book/_build book/chapters runs

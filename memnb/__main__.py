@@ -1,0 +1,71 @@
+"""Command line: ``python -m memnb run|list|bench ...``.
+
+    python -m memnb run 01_baseline                 # default profile: cpu
+    python -m memnb run all --profile ci
+    python -m memnb run 10 -p seeds "[11, 12, 13]"  # a chapter by prefix, other seeds
+    python -m memnb list
+    python -m memnb bench [--quick]
+
+Errors print one line (``memnb: ...``) and exit non-zero; nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from memnb import profiles
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not usage + message
+        raise SystemExit(f"memnb: {message} (see python -m memnb --help)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="python -m memnb", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    run = sub.add_parser("run", help="execute chapter(s) with papermill and publish results")
+    run.add_argument("chapter", help="chapter name or unique prefix, or 'all'")
+    run.add_argument("--profile", default=profiles.DEFAULT_PROFILE, help="ci | cpu | gpu")
+    run.add_argument(
+        "-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="override a parameter"
+    )
+    run.add_argument("--force", action="store_true", help="rerun even if up to date")
+    run.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
+    sub.add_parser("list", help="list chapters and their parameters")
+    bench = sub.add_parser("bench", help="time every memory op (writes results/bench/<device>.json)")
+    bench.add_argument("--quick", action="store_true")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from memnb import runner
+
+    if args.cmd == "list":
+        for name in runner.chapters():
+            params = runner.notebook_parameters((runner.NOTEBOOKS / f"{name}.py").read_text())
+            print(f"{name:28s} " + " ".join(f"{k}={v!r}" for k, v in params.items()))
+        return 0
+    if args.cmd == "bench":
+        from memnb import bench
+
+        return bench.main(["--quick"] if args.quick else [])
+
+    overrides = dict(args.p)
+    try:
+        names = runner.chapters() if args.chapter == "all" else [runner.resolve_chapter(args.chapter)]
+        for name in names:  # validate every chapter before running any
+            runner.prepare(name, args.profile, overrides)
+        for name in names:
+            out = runner.run_chapter(name, args.profile, overrides, force=args.force, progress=not args.no_progress)
+            print(f"{out.chapter} [{out.profile}]: {out.status} ({out.wall_s:.1f} s) -> {out.results.relative_to(runner.ROOT)}")
+    except runner.ChapterError as e:
+        print(f"memnb: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

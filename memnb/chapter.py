@@ -1,0 +1,138 @@
+"""A chapter's run: its profile, seeds, resolved parameters, metrics and claim verdicts.
+
+A notebook builds one ``Chapter`` in the cell after its ``parameters`` cell, records what it
+measures, and calls ``publish()`` at the end. When the runner (``python -m memnb run``)
+executes the notebook it sets ``MEMNB_RESULTS_STAGING`` to a temp path; ``publish`` writes
+the chapter's record there and the runner adds ``env``/``wall_s`` and moves it to
+``results/<profile>/<chapter>.json`` only if every cell succeeded. Run interactively (or by
+nbval), ``publish`` writes nothing and just returns the record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from memnb import profiles, stats
+from memnb.cache import atomic_write_json
+
+STAGING_ENV = "MEMNB_RESULTS_STAGING"
+SCHEMA = 1
+
+
+@dataclass
+class Chapter:
+    """Resolved run settings plus the results being collected.
+
+    ``defaults`` maps a parameter name to ``{"ci": ..., "cpu": ..., "gpu": ...}`` (``gpu``
+    optional, falling back to ``cpu``); ``given`` holds the notebook's parameter values, where
+    ``None`` means "the profile's default".
+    """
+
+    name: str
+    profile: str = profiles.DEFAULT_PROFILE
+    seeds: list[int] | None = None
+    given: dict[str, Any] = field(default_factory=dict)
+    defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    claims: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        profiles.check_profile(self.profile)
+        self.seeds = profiles.resolve_seeds(self.profile, self.seeds)
+        unknown = set(self.given) - set(self.defaults)
+        if unknown:
+            raise ValueError(
+                f"{self.name}: parameters {sorted(unknown)} have no profile defaults; "
+                f"known: {sorted(self.defaults)}"
+            )
+        self.params: dict[str, Any] = {}
+        for key, per_profile in self.defaults.items():
+            value = self.given.get(key)
+            if value is None:
+                value = per_profile.get(self.profile, per_profile.get("cpu"))
+            self.params[key] = value
+        self.device = profiles.device_for(self.profile)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.params[key]
+
+    def metric(self, name: str, value: float | Sequence[float]) -> Any:
+        """Record a scalar, or a per-seed list summarised as mean ± 95% CI."""
+        if isinstance(value, (int, float)):
+            self.metrics[name] = round(float(value), 6)
+        else:
+            self.metrics[name] = stats.summarize(value)
+        return self.metrics[name]
+
+    def claim(
+        self,
+        claim_id: str,
+        *,
+        verdict: str,
+        seed_says: str,
+        we_measured: str,
+        rule: str,
+        evidence: Sequence[str] = (),
+    ) -> dict:
+        """Record a verdict for a claim id from ``claims.yaml`` (rule stated before the run)."""
+        if verdict not in stats.VERDICTS:
+            raise ValueError(f"verdict must be one of {stats.VERDICTS}, got {verdict!r}")
+        missing = [m for m in evidence if m not in self.metrics]
+        if missing:
+            raise ValueError(f"claim {claim_id}: evidence names unknown metrics {missing}")
+        entry = {
+            "id": claim_id,
+            "verdict": verdict,
+            "seed_says": seed_says,
+            "we_measured": we_measured,
+            "rule": rule,
+            "evidence": list(evidence),
+        }
+        self.claims = [c for c in self.claims if c["id"] != claim_id] + [entry]
+        return entry
+
+    def record(self) -> dict:
+        return {
+            "schema": SCHEMA,
+            "chapter": self.name,
+            "profile": self.profile,
+            "seeds": self.seeds,
+            "params": self.params,
+            "metrics": self.metrics,
+            "claims": self.claims,
+        }
+
+    def publish(self) -> dict:
+        """Hand the record to the runner (if running under it) and return it."""
+        rec = self.record()
+        json.dumps(rec, allow_nan=False)  # fail here, not in the runner, on NaN or objects
+        staging = os.environ.get(STAGING_ENV)
+        if staging:
+            atomic_write_json(staging, rec)
+        return rec
+
+
+def env_info() -> dict:
+    """Provenance added by the runner: package versions, device, git commit."""
+    import subprocess
+
+    import memnb
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    return {"memnb": memnb.__version__, "torch": torch.__version__, "device": device, "commit": commit}

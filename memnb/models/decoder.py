@@ -1,0 +1,119 @@
+"""A small decoder-only transformer whose sequence mixer is any memnb layer.
+
+nanoGPT's block with a pluggable mixer (Radford et al. 2019; Karpathy's nanoGPT):
+
+    h = x + Mixer(LN(x), state)        # full attention, sliding window, Infini-attention, ...
+    y = h + MLP(LN(h)),   MLP(u) = W_2 GELU(W_1 u)
+
+    logits = LN(h_L) E^T               # LM head tied to the token embedding E
+
+There is no absolute position embedding: position enters through the mixer (RoPE in the
+attention layers, recurrence in the SSM). Every mixer follows the memnb layer interface
+``forward(x, state) -> (y, new_state)``, so ``Decoder.forward(idx, state)`` carries one state
+per layer from segment to segment (truncated BPTT; see ``memnb.train``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class DecoderConfig:
+    vocab_size: int
+    d_model: int = 128
+    n_layers: int = 4
+    n_heads: int = 4
+    mlp_ratio: int = 4
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "d_model", "n_layers", "n_heads", "mlp_ratio"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"DecoderConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+Mixer = Callable[[DecoderConfig, int], nn.Module]  # (config, layer index) -> layer
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: DecoderConfig) -> None:
+        super().__init__()
+        self.fc = nn.Linear(cfg.d_model, cfg.mlp_ratio * cfg.d_model)
+        self.proj = nn.Linear(cfg.mlp_ratio * cfg.d_model, cfg.d_model)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.proj(F.gelu(self.fc(x))))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: DecoderConfig, mixer: nn.Module) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(cfg.d_model)
+        self.mixer = mixer
+        self.ln2 = nn.LayerNorm(cfg.d_model)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x: torch.Tensor, state=None):
+        h, state = self.mixer(self.ln1(x), state)
+        x = x + h
+        return x + self.mlp(self.ln2(x)), state
+
+
+class Decoder(nn.Module):
+    """Token embedding → ``n_layers`` blocks → final LayerNorm → tied LM head."""
+
+    def __init__(self, cfg: DecoderConfig, mixer: Mixer) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg, mixer(cfg, i)) for i in range(cfg.n_layers))
+        self.ln_f = nn.LayerNorm(cfg.d_model)
+        self.apply(self._init)
+        for name, p in self.named_parameters():  # GPT-2's scaled init of residual projections
+            if name.endswith(("proj.weight", "out_proj.weight")):
+                nn.init.normal_(p, 0.0, 0.02 / (2 * cfg.n_layers) ** 0.5)
+
+    @staticmethod
+    def _init(m: nn.Module) -> None:
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(self, idx: torch.Tensor, state: list | None = None) -> tuple[torch.Tensor, list]:
+        if idx.dim() != 2:
+            raise ValueError(f"idx must be [batch, time] token ids, got shape {tuple(idx.shape)}")
+        state = state if state is not None else [None] * len(self.blocks)
+        x = self.drop(self.embed(idx))
+        new_state = []
+        for block, s in zip(self.blocks, state, strict=True):
+            x, s = block(x, s)
+            new_state.append(s)
+        return self.ln_f(x) @ self.embed.weight.T, new_state
+
+
+def attention_decoder(cfg: DecoderConfig) -> Decoder:
+    """The baseline: every mixer is full causal self-attention with RoPE."""
+    from memnb.layers.attention import CausalSelfAttention
+
+    return Decoder(cfg, lambda c, i: CausalSelfAttention(c.d_model, c.n_heads))
+
+
+def lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean next-token cross-entropy over positions whose target is not -100."""
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)

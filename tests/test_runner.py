@@ -1,0 +1,116 @@
+"""The chapter runner: validation, atomic publication, failure handling, determinism."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from memnb import runner
+from memnb.cache import ROOT
+
+GOOD = '''# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["parameters"]
+profile = "cpu"
+seeds = None
+n = None
+
+# %%
+import torch
+from memnb.chapter import Chapter
+from memnb.seeding import seed_everything
+
+ch = Chapter("99_toy", profile, seeds=seeds, given={"n": n}, defaults={"n": {"ci": 4, "cpu": 8}})
+vals = []
+for s in ch.seeds:
+    seed_everything(s)
+    vals.append(torch.randn(ch["n"]).abs().mean().item())
+ch.metric("mean_abs", vals)
+FAIL_HERE
+ch.publish()
+'''
+
+
+@pytest.fixture
+def book(tmp_path, monkeypatch):
+    (tmp_path / "notebooks").mkdir()
+    for name in ("NOTEBOOKS", "BOOK_CHAPTERS", "RESULTS", "FAILED"):
+        sub = {"NOTEBOOKS": "notebooks", "BOOK_CHAPTERS": "book/chapters", "RESULTS": "results", "FAILED": "failed"}
+        monkeypatch.setattr(runner, name, tmp_path / sub[name])
+    monkeypatch.setattr(runner, "ROOT", tmp_path)
+
+    def write(body: str) -> None:
+        (tmp_path / "notebooks" / "99_toy.py").write_text(body)
+
+    return tmp_path, write
+
+
+def _strip(rec: dict) -> dict:
+    return {k: v for k, v in rec.items() if k not in ("env", "wall_s")}
+
+
+def test_run_publishes_and_is_deterministic(book):
+    root, write = book
+    write(GOOD.replace("FAIL_HERE", ""))
+    out = runner.run_chapter("99", "ci", {}, progress=False)
+    first = json.loads(out.results.read_text())
+    assert out.status == "ran" and out.notebook.exists()
+    assert first["seeds"] == [0] and first["params"] == {"n": 4}
+    assert first["metrics"]["mean_abs"]["n"] == 1
+    assert set(first["env"]) == {"memnb", "torch", "device", "commit"}
+    assert runner.run_chapter("99", "ci", {}, progress=False).status == "up to date"
+    again = runner.run_chapter("99", "ci", {}, force=True, progress=False)
+    assert _strip(json.loads(again.results.read_text())) == _strip(first)
+    other = runner.run_chapter("99", "ci", {"seeds": "[5, 6]"}, progress=False)
+    rec = json.loads(other.results.read_text())
+    assert rec["seeds"] == [5, 6] and rec["metrics"]["mean_abs"]["values"] != first["metrics"]["mean_abs"]["values"]
+
+
+def test_failing_cell_publishes_nothing(book):
+    root, write = book
+    write(GOOD.replace("FAIL_HERE", "raise RuntimeError('boom')"))
+    with pytest.raises(runner.ChapterError, match=r"99_toy failed in cell .*RuntimeError: boom"):
+        runner.run_chapter("99_toy", "ci", {}, progress=False)
+    assert not (root / "results").exists() or not list((root / "results").rglob("*.json"))
+    assert not (root / "book" / "chapters" / "99_toy.ipynb").exists()
+    assert (root / "failed" / "99_toy.ipynb").exists()
+
+
+def test_bad_inputs_are_rejected_before_running(book):
+    root, write = book
+    write(GOOD.replace("FAIL_HERE", ""))
+    with pytest.raises(runner.ChapterError, match="valid profiles: ci, cpu, gpu"):
+        runner.prepare("99", "laptop", {})
+    with pytest.raises(runner.ChapterError, match="unknown parameter.*steps.*valid: seeds, n"):
+        runner.prepare("99", "ci", {"steps": "3"})
+    with pytest.raises(runner.ChapterError, match="unknown chapter 'zz'"):
+        runner.prepare("zz", "ci", {})
+
+
+def test_cli_bad_profile_is_one_line_and_writes_nothing():
+    before = sorted(p for p in (ROOT / "results").rglob("*") if p.is_file())
+    proc = subprocess.run(
+        [sys.executable, "-m", "memnb", "run", "00", "--profile", "laptop"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert proc.returncode != 0
+    assert proc.stderr.strip().count("\n") == 0 and "valid profiles: ci, cpu, gpu" in proc.stderr
+    assert sorted(p for p in (ROOT / "results").rglob("*") if p.is_file()) == before
+
+
+def test_every_notebook_is_a_valid_chapter_and_in_the_toc():
+    toc = (ROOT / "_toc.yml").read_text()
+    for name in runner.chapters():
+        source = (ROOT / "notebooks" / f"{name}.py").read_text()
+        params = runner.notebook_parameters(source)
+        assert params.get("profile") == "cpu" and "seeds" in params, name
+        assert "kernelspec" in source, name
+        assert f"book/chapters/{name}" in toc, f"{name} missing from _toc.yml"
+    assert Path(ROOT / "_config.yml").exists()
