@@ -28,9 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="execute chapter(s) with papermill and publish results")
     run.add_argument("chapter", help="chapter name or unique prefix, or 'all'")
     run.add_argument("--profile", default=profiles.DEFAULT_PROFILE, help="ci | cpu | gpu")
-    run.add_argument(
-        "-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="override a parameter"
-    )
+    run.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="override a parameter")
     run.add_argument("--force", action="store_true", help="rerun even if up to date")
     run.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     sub.add_parser("list", help="list chapters and their parameters")
@@ -60,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             runner.prepare(name, args.profile, overrides)
         for name in names:
             out = runner.run_chapter(name, args.profile, overrides, force=args.force, progress=not args.no_progress)
-            print(f"{out.chapter} [{out.profile}]: {out.status} ({out.wall_s:.1f} s) -> {out.results.relative_to(runner.ROOT)}")
+            where = out.results.relative_to(runner.ROOT)
+            print(f"{out.chapter} [{out.profile}]: {out.status} ({out.wall_s:.1f} s) -> {where}")
     except runner.ChapterError as e:
         print(f"memnb: {e}", file=sys.stderr)
         return 1

@@ -4,8 +4,9 @@ truncated BPTT over segments, periodic evaluation, tqdm, atomic checkpoint save/
 Truncated BPTT (Williams & Peng 1990; Transformer-XL's segment recurrence): a batch of
 sequences of length ``n_segments * segment_len`` is cut into segments; the model's state is
 carried from one segment to the next and detached at each boundary, and every segment is one
-optimiser step (a segment with no scored target only advances the state). Batches come from ``get_batch(step)``, a pure function of the step, so a run
-resumed from a checkpoint sees exactly the batches it would have seen.
+optimiser step (a segment with no scored target only advances the state). Batches come
+from ``get_batch(step)``, a pure function of the step, so a run resumed from a checkpoint
+sees exactly the batches it would have seen.
 
 The model interface is ``model(idx, state) -> (logits, new_state)`` (``memnb.models.Decoder``).
 """
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
@@ -50,6 +52,20 @@ class TrainConfig:
             raise ValueError("warmup must be >= 0 and grad_clip > 0")
         if self.segment_len is not None and self.segment_len < 1:
             raise ValueError(f"segment_len must be >= 1 or None, got {self.segment_len}")
+
+
+def random_windows(tokens: torch.Tensor, seq_len: int, batch_size: int, seed: int):
+    """``get_batch(step)`` drawing ``batch_size`` random windows; a pure function of (seed, step)."""
+    if tokens.numel() <= seq_len + 1:
+        raise ValueError(f"token stream ({tokens.numel()}) is shorter than seq_len + 1 ({seq_len + 1})")
+
+    def get_batch(step: int):
+        starts = np.random.default_rng([seed, step]).integers(0, tokens.numel() - seq_len - 1, batch_size)
+        x = torch.stack([tokens[s : s + seq_len] for s in starts])
+        y = torch.stack([tokens[s + 1 : s + seq_len + 1] for s in starts])
+        return x, y
+
+    return get_batch
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:

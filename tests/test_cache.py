@@ -1,0 +1,47 @@
+import json
+
+import pytest
+
+from memnb import cache
+
+
+@pytest.fixture(autouse=True)
+def _tmp_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEMNB_CACHE", str(tmp_path))
+
+
+def test_config_hash_is_stable_and_order_free():
+    assert cache.config_hash({"a": 1, "b": [1, 2]}) == cache.config_hash({"b": [1, 2], "a": 1})
+    assert cache.config_hash({"a": 1}) != cache.config_hash({"a": 2})
+
+
+def test_cached_dir_builds_once():
+    calls = []
+
+    def build(folder):
+        calls.append(folder)
+        (folder / "x.txt").write_text("hello")
+
+    a = cache.cached_dir("thing", {"v": 1}, build)
+    b = cache.cached_dir("thing", {"v": 1}, build)
+    assert a == b and len(calls) == 1 and (a / "x.txt").read_text() == "hello"
+    assert json.loads((a / "config.json").read_text()) == {"v": 1}
+    assert cache.cached_dir("thing", {"v": 2}, build) != a and len(calls) == 2
+
+
+def test_failed_build_leaves_nothing(tmp_path):
+    def build(folder):
+        (folder / "half.bin").write_bytes(b"12")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        cache.cached_dir("thing", {"v": 3}, build)
+    assert list((tmp_path / "thing").iterdir()) == []
+
+
+def test_atomic_write_replaces_whole_file(tmp_path):
+    p = tmp_path / "r.json"
+    cache.atomic_write_json(p, {"x": 1})
+    cache.atomic_write_json(p, {"y": 2})
+    assert json.loads(p.read_text()) == {"y": 2}
+    assert [q.name for q in tmp_path.iterdir()] == ["r.json"]
