@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+RECORD = "memnb-cache.json"  # the config that built a cached folder; its presence marks it complete
 
 
 def cache_root() -> Path:
@@ -53,16 +54,16 @@ def cached_dir(kind: str, config: dict, build: Callable[[Path], None]) -> Path:
     """Return the folder for ``(kind, config)``, calling ``build(tmp_dir)`` if it is missing.
 
     ``build`` fills ``tmp_dir``; on success the folder is renamed to its final place and a
-    ``config.json`` recording the config is added. If ``build`` raises, nothing is left behind.
+    ``memnb-cache.json`` recording the config is added. If ``build`` raises, nothing is left behind.
     """
     final = cache_root() / kind / config_hash(config)
-    if (final / "config.json").exists():
+    if (final / RECORD).exists():
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
     try:
         build(tmp)
-        (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True, default=str))
+        (tmp / RECORD).write_text(json.dumps(config, indent=2, sort_keys=True, default=str))
         if final.exists():  # a stale, incomplete folder from an older layout
             shutil.rmtree(final)
         os.replace(tmp, final)

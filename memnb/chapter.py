@@ -48,8 +48,7 @@ class Chapter:
         unknown = set(self.given) - set(self.defaults)
         if unknown:
             raise ValueError(
-                f"{self.name}: parameters {sorted(unknown)} have no profile defaults; "
-                f"known: {sorted(self.defaults)}"
+                f"{self.name}: parameters {sorted(unknown)} have no profile defaults; known: {sorted(self.defaults)}"
             )
         self.params: dict[str, Any] = {}
         for key, per_profile in self.defaults.items():

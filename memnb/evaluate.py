@@ -2,8 +2,8 @@
 
 Perplexity is ``exp(mean NLL)`` over every predicted token of a held-out stream, scored in
 non-overlapping windows of ``window`` tokens (each window starts with an empty memory state
-unless ``carry_state``). Bits per character ``= total NLL / (ln 2 · characters)`` makes char-
-and BPE-level models comparable.
+unless ``carry_state``). Bits per character ``= total NLL / (ln 2 · characters)`` over the same
+text makes char- and BPE-level models comparable.
 """
 
 from __future__ import annotations
@@ -26,33 +26,44 @@ def stream_nll(
     max_tokens: int | None = None,
     carry_state: bool = False,
 ) -> tuple[float, int]:
-    """Total next-token NLL (nats) and the number of predicted tokens over a 1-D stream."""
+    """Total next-token NLL (nats) and the number of predicted tokens over a 1-D stream.
+
+    Every token but the first is predicted: the stream is cut into windows of ``window``
+    inputs (the last one shorter), each scored from an empty state, or, with
+    ``carry_state``, in order with the model's state carried from window to window.
+    """
     if tokens.dim() != 1:
         raise ValueError(f"tokens must be 1-D, got shape {tuple(tokens.shape)}")
     if max_tokens is not None:
         tokens = tokens[: max_tokens + 1]
-    n_win = (tokens.numel() - 1) // window
-    if n_win < 1:
-        raise ValueError(f"stream of {tokens.numel()} tokens is shorter than one window ({window} + 1)")
+    if tokens.numel() < 2 or window < 1:
+        raise ValueError(f"need >= 2 tokens and window >= 1, got {tokens.numel()} tokens, window {window}")
     device = next(model.parameters()).device
-    x = tokens[: n_win * window].view(n_win, window)
-    y = tokens[1 : n_win * window + 1].view(n_win, window)
+    x_all, y_all = tokens[:-1], tokens[1:]
+    n = x_all.numel()
+    n_full = n // window
     was_training = model.training
     model.eval()
     total, state = 0.0, None
-    if carry_state:  # one long row: windows in order, memory carried
-        x, y, batch_size = x.reshape(1, -1), y.reshape(1, -1), 1
-        for start in range(0, x.size(1), window):
-            logits, state = model(x[:, start : start + window].to(device), state)
-            total += F.cross_entropy(logits[0], y[0, start : start + window].to(device), reduction="sum").item()
+
+    def nll(x: torch.Tensor, y: torch.Tensor, st=None):
+        logits, st = model(x.to(device), st)
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1).to(device), reduction="sum")
+        return loss.item(), st
+
+    if carry_state:
+        for start in range(0, n, window):
+            part, state = nll(x_all[None, start : start + window], y_all[None, start : start + window], state)
+            total += part
     else:
-        for i in range(0, n_win, batch_size):
-            logits, _ = model(x[i : i + batch_size].to(device), None)
-            total += F.cross_entropy(
-                logits.reshape(-1, logits.size(-1)), y[i : i + batch_size].reshape(-1).to(device), reduction="sum"
-            ).item()
+        x = x_all[: n_full * window].view(n_full, window)
+        y = y_all[: n_full * window].view(n_full, window)
+        for i in range(0, n_full, batch_size):
+            total += nll(x[i : i + batch_size], y[i : i + batch_size])[0]
+        if n_full * window < n:
+            total += nll(x_all[None, n_full * window :], y_all[None, n_full * window :])[0]
     model.train(was_training)
-    return total, n_win * window
+    return total, n
 
 
 def perplexity(model: nn.Module, tokens: torch.Tensor, *, window: int, **kw) -> float:

@@ -39,6 +39,4 @@ def subplots(ncols: int = 1, nrows: int = 1, **kw):
 
 def mean_ci_lines(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None, ax=None, **kw):
     """Mean over seeds with a 95% CI band (seaborn's t-based errorbar), one line per ``hue``."""
-    return sns.lineplot(
-        data=data, x=x, y=y, hue=hue, ax=ax, errorbar=("ci", 95), marker="o", **kw
-    )
+    return sns.lineplot(data=data, x=x, y=y, hue=hue, ax=ax, errorbar=("ci", 95), marker="o", **kw)

@@ -25,7 +25,7 @@ def test_cached_dir_builds_once():
     a = cache.cached_dir("thing", {"v": 1}, build)
     b = cache.cached_dir("thing", {"v": 1}, build)
     assert a == b and len(calls) == 1 and (a / "x.txt").read_text() == "hello"
-    assert json.loads((a / "config.json").read_text()) == {"v": 1}
+    assert json.loads((a / cache.RECORD).read_text()) == {"v": 1}
     assert cache.cached_dir("thing", {"v": 2}, build) != a and len(calls) == 2
 
 

@@ -10,7 +10,7 @@ import pytest
 from memnb import runner
 from memnb.cache import ROOT
 
-GOOD = '''# ---
+GOOD = """# ---
 # jupyter:
 #   kernelspec:
 #     display_name: Python 3
@@ -36,7 +36,7 @@ for s in ch.seeds:
 ch.metric("mean_abs", vals)
 FAIL_HERE
 ch.publish()
-'''
+"""
 
 
 @pytest.fixture

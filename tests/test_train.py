@@ -106,3 +106,18 @@ def test_config_validation(kw, msg):
         TrainConfig(**kw)
     with pytest.raises(ValueError, match="divisible"):
         DecoderConfig(vocab_size=10, d_model=30, n_heads=4)
+
+
+def test_stream_nll_scores_every_token_once_and_carry_state_matches_one_pass():
+    from memnb.evaluate import stream_nll
+
+    m = tiny().double()
+    tokens = torch.randint(0, V, (50,))
+    nll_full, n = stream_nll(m, tokens, window=49)
+    assert n == 49
+    ref = torch.nn.functional.cross_entropy(m(tokens[None, :-1])[0][0], tokens[1:], reduction="sum").item()
+    assert nll_full == pytest.approx(ref, rel=1e-10)
+    nll_carry, _ = stream_nll(m, tokens, window=10, carry_state=True)  # KV cache carried: same as one pass
+    assert nll_carry == pytest.approx(ref, rel=1e-10)
+    nll_windows, n2 = stream_nll(m, tokens, window=10, batch_size=3)  # fresh state per window: more loss
+    assert n2 == 49 and nll_windows != pytest.approx(ref, rel=1e-6)

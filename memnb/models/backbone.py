@@ -109,13 +109,13 @@ def load_backbone(profile: str = profiles.DEFAULT_PROFILE, *, device: torch.devi
     from memnb.data import tokenizers
 
     cfg = BACKBONES[profiles.check_profile(profile)]
-    tok = tokenizers.bpe_tokenizer(cfg.bpe_vocab)
+    tok = tokenizers.get_tokenizer("bpe", cfg.bpe_vocab)
     config = {"backbone": asdict(cfg), "tokenizer": tok.name}
 
     def build(folder: Path) -> None:
         seed_everything(cfg.seed)
-        train_ids = tokenizers.encode_split("train", tok)
-        val_ids = tokenizers.encode_split("val", tok)
+        train_ids = tokenizers.encode_corpus("train", tok)
+        val_ids = tokenizers.encode_corpus("validation", tok)
         model = _gpt2(cfg, tok.vocab_size, tok.eos_id)
         lm = CausalLM(model).to(device)
 
