@@ -64,7 +64,10 @@ def cached_dir(kind: str, config: dict, build: Callable[[Path], None]) -> Path:
     try:
         build(tmp)
         (tmp / RECORD).write_text(json.dumps(config, indent=2, sort_keys=True, default=str))
-        if final.exists():  # a stale, incomplete folder from an older layout
+        if (final / RECORD).exists():  # another process finished the same build first
+            shutil.rmtree(tmp)
+            return final
+        if final.exists():  # a stale, incomplete folder
             shutil.rmtree(final)
         os.replace(tmp, final)
     except BaseException:

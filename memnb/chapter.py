@@ -11,6 +11,7 @@ nbval), ``publish`` writes nothing and just returns the record.
 from __future__ import annotations
 
 import json
+import numbers
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -63,7 +64,9 @@ class Chapter:
 
     def metric(self, name: str, value: float | Sequence[float]) -> Any:
         """Record a scalar, or a per-seed list summarised as mean ± 95% CI."""
-        if isinstance(value, (int, float)):
+        if isinstance(value, numbers.Integral):
+            self.metrics[name] = int(value)
+        elif isinstance(value, numbers.Real):
             self.metrics[name] = round(float(value), 6)
         else:
             self.metrics[name] = stats.summarize(value)

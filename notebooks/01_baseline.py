@@ -40,6 +40,7 @@ bpe_vocab = None
 eval_chars = None
 
 # %%
+import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 import torch
@@ -164,6 +165,7 @@ axes[0, 0].set(title="training loss (mean, 95% CI over seeds)", ylabel="nats / t
 ev = curves.dropna(subset=["val_loss"])
 plotting.mean_ci_lines(ev, x="step", y="val_loss", hue="tokeniser", ax=axes[0, 1])
 axes[0, 1].set(title="validation loss", ylabel="nats / token")
+plt.show()
 # %%
 summary = {}
 for name in toks:
@@ -212,6 +214,7 @@ bb_hist = pd.DataFrame(bb["history"])
 ax = sns.lineplot(data=bb_hist, x="step", y="train_loss", label="train")
 sns.lineplot(data=bb_hist.dropna(subset=["val_loss"]), x="step", y="val_loss", marker="o", label="validation", ax=ax)
 ax.set(title="frozen backbone: learning curve (seed 0)", ylabel="nats / token")
+plt.show()
 # %%
 bb_lm = CausalLM(backbone)
 bb_nll, bb_n = stream_nll(bb_lm, torch.tensor(bb_tok.encode(eval_text)), window=bb["config"]["seq_len"])
