@@ -70,7 +70,7 @@ ch = Chapter(
         eval_chars=eval_chars,
     ),
     defaults=dict(
-        steps={"ci": 20, "cpu": 800, "gpu": 5000},
+        steps={"ci": 20, "cpu": 400, "gpu": 5000},
         d_model={"ci": 32, "cpu": 128, "gpu": 384},
         n_layers={"ci": 2, "cpu": 4, "gpu": 6},
         seq_len={"ci": 64, "cpu": 128, "gpu": 256},

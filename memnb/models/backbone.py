@@ -46,14 +46,14 @@ BACKBONES = {
     ),
     "cpu": BackboneConfig(
         n_layer=4,
-        n_embd=256,
+        n_embd=128,
         n_head=4,
         n_positions=512,
         bpe_vocab=4096,
-        seq_len=256,
+        seq_len=128,
         batch_size=16,
-        steps=1500,
-        lr=1e-3,
+        steps=1000,
+        lr=2e-3,
     ),
     "gpu": BackboneConfig(
         n_layer=8,
