@@ -82,7 +82,7 @@ class Decoder(nn.Module):
         self.ln_f = nn.LayerNorm(cfg.d_model)
         self.apply(self._init)
         for name, p in self.named_parameters():  # GPT-2's scaled init of residual projections
-            if name.endswith(("proj.weight", "out_proj.weight")):
+            if name.endswith(("mixer.out_proj.weight", "mlp.proj.weight")):
                 nn.init.normal_(p, 0.0, 0.02 / (2 * cfg.n_layers) ** 0.5)
 
     @staticmethod

@@ -1,0 +1,61 @@
+"""Exponential-kernel ("distance") attention from HRS (research/hrs.md §6).
+
+Scores are negative squared distances, s_ij = −||q_i − k_j||² / τ (τ = D_h by default, as in
+HRS), causal, softmax over j. Expanding the square,
+
+    −||q_i − k_j||² / τ = (2 q_i·k_j − ||k_j||² − ||q_i||²) / τ,
+
+and −||q_i||²/τ is the same for every key j of query i, so it cancels in the softmax. The layer
+is therefore *identical* to dot-product attention with scale 2/τ plus a per-key bias −||k_j||²/τ
+(with τ = D_h = 64 that is a 4× softer temperature than 1/√64, plus a key-norm penalty).
+``impl="distance"`` computes the distances explicitly; ``impl="dot_bias"`` runs SDPA with that
+scale and bias; ``distance_scores`` and ``dot_bias_scores`` give the two score matrices, which
+differ by the row constant −||q_i||²/τ.
+
+No RoPE (HRS used learned absolute position embeddings); the state is the KV cache, so any
+split of a sequence, with the state carried, gives the one-pass outputs.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+from memnb.layers.attention import CausalSelfAttention
+
+
+def distance_scores(q: torch.Tensor, k: torch.Tensor, tau: float) -> torch.Tensor:
+    """−||q_i − k_j||² / τ for ``q [..., T, D]``, ``k [..., S, D]`` → ``[..., T, S]``."""
+    return -(q.unsqueeze(-2) - k.unsqueeze(-3)).pow(2).sum(-1) / tau
+
+
+def dot_bias_scores(q: torch.Tensor, k: torch.Tensor, tau: float) -> torch.Tensor:
+    """(2 q_i·k_j − ||k_j||²) / τ: ``distance_scores`` plus the row constant ||q_i||²/τ."""
+    return (2.0 * q @ k.transpose(-2, -1) - k.pow(2).sum(-1).unsqueeze(-2)) / tau
+
+
+class ExpKernelAttention(CausalSelfAttention):
+    """Causal attention with scores −||q − k||²/τ (no RoPE; a KV cache as state)."""
+
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        tau: float | None = None,
+        impl: Literal["distance", "dot_bias"] = "dot_bias",
+    ) -> None:
+        super().__init__(d_model, n_heads, rope_base=None)
+        tau = float(d_model // n_heads) if tau is None else tau
+        if tau <= 0:
+            raise ValueError(f"tau must be > 0, got {tau}")
+        if impl not in ("distance", "dot_bias"):
+            raise ValueError(f"impl must be 'distance' or 'dot_bias', got {impl!r}")
+        self.tau, self.impl = tau, impl
+
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.impl == "distance":
+            scores = distance_scores(q, k, self.tau).masked_fill(~mask, -torch.inf)
+            return torch.softmax(scores, dim=-1) @ v
+        bias = (-k.pow(2).sum(-1) / self.tau).unsqueeze(-2).masked_fill(~mask, -torch.inf)
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=2.0 / self.tau)
