@@ -1,0 +1,257 @@
+"""Throughput and peak memory of the memory ops: ``python -m memnb bench [--quick]``.
+
+For every op and impl available on the device, at B=4 sequences, H=4 heads, head size D=64,
+float32, forward only (``torch.inference_mode``), over T in {512, 2048, 8192} ({512, 2048} with
+``--quick``):
+
+- ``gated_delta_rule/chunked`` (the CPU fast path), ``/naive`` (the per-token loop batched over
+  B·H: the "efficient loop" baseline), ``/fla`` (CUDA);
+- ``drex_memory/vectorised`` and ``/triton`` (CUDA): the state-gated Drex write loop on B·H rows,
+  two D×D memories per row, with per-position readouts;
+- ``attention/sdpa``: full causal softmax attention, for comparison.
+
+Each case runs 2 warmup calls, then 9 timed calls (1 and 5 with ``--quick``); the reported time
+is the median. The 1-minute load average before and after is recorded: timings on a shared
+machine are only as good as that.
+tokens/s = B·T / median. Peak memory of one call: on CUDA, ``torch.cuda.max_memory_allocated``
+minus what was allocated before it; on CPU, the growth of the peak resident set (``VmHWM``,
+reset through ``/proc/self/clear_refs``) over the resident set before the call, in a fresh
+process whose malloc unmaps every freed block of 64 KiB or more, so the figure tracks live
+memory (inputs excluded) rather than allocator history (Linux only, else null).
+The cost slope is the least-squares slope of log(time) against log(T) per case (≈1 linear,
+≈2 quadratic). CPU runs use ``memnb.seeding.CPU_THREADS`` (2) threads. Results go to
+``results/bench/<device>.json`` (device ``cpu-<threads>core`` or the CUDA device name), written
+atomically, and a table is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import math
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+import memnb
+from memnb.cache import ROOT, atomic_write_json
+from memnb.ops.drex_memory import IMPLS as DREX_IMPLS
+from memnb.ops.drex_memory import drex_memory
+from memnb.ops.gated_delta_rule import IMPLS as GDR_IMPLS
+from memnb.ops.gated_delta_rule import gated_delta_rule
+from memnb.seeding import CPU_THREADS
+
+B, H, D = 4, 4, 64
+LENGTHS, QUICK_LENGTHS = (512, 2048, 8192), (512, 2048)
+WARMUP, REPEATS = 2, 9
+QUICK_WARMUP, QUICK_REPEATS = 1, 5
+LOOP_BASELINE, FAST = "gated_delta_rule/naive", "gated_delta_rule/chunked"
+
+
+def _gdr_case(impl: str) -> Callable[[int, torch.device], Callable[[], object]]:
+    def make(T: int, device: torch.device) -> Callable[[], object]:
+        q, k, v = (torch.randn(B, T, H, D, device=device) for _ in range(3))
+        k = F.normalize(k, dim=-1)
+        g = F.logsigmoid(torch.randn(B, T, H, device=device) + 3.0)  # mean decay ≈ exp(-0.07)
+        beta = torch.sigmoid(torch.randn(B, T, H, device=device))
+        return lambda: gated_delta_rule(q, k, v, g, beta, impl=impl)
+
+    return make
+
+
+def _drex_case(impl: str) -> Callable[[int, torch.device], Callable[[], object]]:
+    def make(T: int, device: torch.device) -> Callable[[], object]:
+        k_sem, k_epi, q_sem, q_epi = (torch.randn(B * H, T, D, device=device) for _ in range(4))
+        return lambda: drex_memory(k_sem, k_epi, q_sem=q_sem, q_epi=q_epi, eta=0.05, thresh=0.7, impl=impl)
+
+    return make
+
+
+def _sdpa(T: int, device: torch.device) -> Callable[[], object]:
+    q, k, v = (torch.randn(B, H, T, D, device=device) for _ in range(3))
+    return lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+
+def cases(device: torch.device) -> list[tuple[str, Callable | None, str | None]]:
+    """``(name, make(T, device) -> call, skip_reason)`` for every op/impl, available or not."""
+    out = []
+    for impl in ("chunked", "naive", "fla"):
+        ok = impl in GDR_IMPLS and (impl != "fla" or device.type == "cuda")
+        why = None if ok else "needs fla-core and a CUDA device"
+        out.append((f"gated_delta_rule/{impl}", _gdr_case(impl) if ok else None, why))
+    for impl in ("vectorised", "triton"):
+        ok = impl in DREX_IMPLS and (impl != "triton" or device.type == "cuda")
+        why = None if ok else "needs triton and a CUDA device (CPU interpreter is for tests only)"
+        out.append((f"drex_memory/{impl}", _drex_case(impl) if ok else None, why))
+    out.append(("drex_memory/naive", None, "reference only: a Python loop per row and token"))
+    out.append(("attention/sdpa", _sdpa, None))
+    return out
+
+
+def device_label(device: torch.device) -> str:
+    if device.type == "cuda":
+        return re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(device).lower()).strip("-")
+    return f"cpu-{CPU_THREADS}core"
+
+
+def _status_kb() -> dict[str, int]:
+    with open("/proc/self/status") as f:
+        return {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in f) if k in ("VmRSS", "VmHWM")}
+
+
+def cuda_peak_mb(call: Callable[[], object], device: torch.device) -> float:
+    """Run ``call`` once; the most memory it held above what was allocated before it."""
+    torch.cuda.synchronize(device)
+    before = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    call()
+    torch.cuda.synchronize(device)
+    return (torch.cuda.max_memory_allocated(device) - before) / 2**20
+
+
+def cpu_peak_mb(name: str, T: int) -> float | None:
+    """Peak resident-set growth of one call of case ``name`` at length T, measured in a fresh
+    process whose malloc returns every block of 64 KiB or more to the OS when freed
+    (``MALLOC_MMAP_THRESHOLD_``), so the peak tracks live memory rather than this process's
+    heap history. Linux only; None elsewhere or on failure."""
+    code = f"import memnb.bench as b; print(b._child_peak_mb({name!r}, {T}))"
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
+    try:
+        cmd = [sys.executable, "-c", code]
+        done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        return float(done.stdout.split()[-1]) if done.returncode == 0 else None
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        return None
+
+
+def _child_peak_mb(name: str, T: int) -> float:
+    torch.set_num_threads(CPU_THREADS)
+    device = torch.device("cpu")
+    make = dict((n, m) for n, m, _ in cases(device))[name]
+    with torch.inference_mode():
+        call = make(T, device)
+        Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+        before = _status_kb()["VmRSS"]
+        call()
+        return (_status_kb()["VmHWM"] - before) / 1024
+
+
+def _time(call: Callable[[], object], device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    t0 = time.perf_counter()
+    call()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - t0
+
+
+def slope(lengths: list[int], times: list[float]) -> float | None:
+    """Least-squares slope of log(time) on log(T)."""
+    if len(lengths) < 2:
+        return None
+    xs, ys = [math.log(t) for t in lengths], [math.log(s) for s in times]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+
+
+def _versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"memnb": memnb.__version__, "torch": torch.__version__}
+    for dist in ("triton", "fla-core"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            out[dist] = None
+    try:
+        git = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
+        out["commit"] = git.stdout.strip() or None
+    except OSError:
+        out["commit"] = None
+    return out
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m memnb bench", description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="T in {512, 2048} and fewer repeats")
+    ap.add_argument("--lengths", type=int, nargs="+", help="sequence lengths (overrides --quick's)")
+    ap.add_argument("--repeats", type=int, help="timed calls per case")
+    ap.add_argument("--no-memory", action="store_true", help="skip peak memory (on CPU: one process per case)")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench", help="output folder")
+    args = ap.parse_args(argv)
+    lengths = args.lengths or (QUICK_LENGTHS if args.quick else LENGTHS)
+    repeats = args.repeats or (QUICK_REPEATS if args.quick else REPEATS)
+    warmup = QUICK_WARMUP if args.quick else WARMUP
+    load_before = os.getloadavg()[0]
+    device = torch.device(args.device)
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(CPU_THREADS)
+    t_start = time.perf_counter()
+    rows, series = [], {}
+    try:
+        torch.manual_seed(0)
+        for name, make, why in cases(device):
+            if make is None:
+                rows.append({"case": name, "status": "skipped", "reason": why})
+                print(f"{name:28s} skipped: {why}", flush=True)
+                continue
+            for T in lengths:
+                with torch.inference_mode():
+                    call = make(T, device)
+                    peak = None
+                    if not args.no_memory:
+                        peak = cuda_peak_mb(call, device) if device.type == "cuda" else cpu_peak_mb(name, T)
+                    for _ in range(warmup):
+                        call()
+                    times = [_time(call, device) for _ in range(repeats)]
+                med = statistics.median(times)
+                series.setdefault(name, {})[T] = med
+                rows.append(
+                    {"case": name, "T": T, "status": "ok", "median_s": med, "times_s": times,
+                     "tokens_per_s": B * T / med, "peak_mb": peak}
+                )  # fmt: skip
+                mem = "n/a" if peak is None else f"{peak:8.1f}"
+                print(f"{name:28s} T={T:5d} {med * 1e3:10.2f} ms {B * T / med:12.0f} tok/s {mem} MB", flush=True)
+    finally:
+        torch.set_num_threads(threads)
+    slopes = {name: slope(list(s), list(s.values())) for name, s in series.items()}
+    speedup = {
+        str(T): series[LOOP_BASELINE][T] / series[FAST][T]
+        for T in lengths
+        if T in series.get(LOOP_BASELINE, {}) and T in series.get(FAST, {})
+    }
+    label = device_label(device)
+    report = {
+        "schema": 1,
+        "device": label,
+        "env": {
+            **_versions(),
+            "device": str(device),
+            "threads": CPU_THREADS if device.type == "cpu" else None,
+            "loadavg_1min_before_after": [load_before, os.getloadavg()[0]],
+        },
+        "config": {"B": B, "H": H, "D": D, "dtype": "float32", "mode": "forward, inference_mode",
+                   "lengths": list(lengths), "warmup": warmup, "repeats": repeats, "statistic": "median"},
+        "results": rows,
+        "slopes": slopes,
+        "speedup_chunked_vs_loop": speedup,
+        "wall_s": time.perf_counter() - t_start,
+    }  # fmt: skip
+    path = args.out / f"{label}.json"
+    atomic_write_json(path, report)
+    print("\ncost slope d log(time) / d log(T):")
+    for name, s in slopes.items():
+        print(f"  {name:28s} {'n/a' if s is None else f'{s:.2f}'}")
+    for T, x in speedup.items():
+        print(f"chunked vs per-token loop at T={T}: {x:.1f}x")
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,9 @@
+"""Memory recurrences as functions (layout and semantics follow flash-linear-attention; see
+CONVENTIONS.md "Memory ops"). One folder per recurrence, each with a ``naive`` per-token
+reference beside its fast forms and a dispatcher that picks an impl:
+
+- ``memnb.ops.gated_delta_rule.gated_delta_rule`` (naive, chunked, fla)
+- ``memnb.ops.drex_memory.drex_memory`` (naive, vectorised, triton)
+
+The subpackages are not re-exported here under their own names, which would shadow them.
+"""

@@ -1,0 +1,149 @@
+"""DrexL4Memory: the seed's equations written out by hand, segment semantics, causality,
+gradients, write-rate monitoring and argument checks."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from memnb.layers.drex_memory import DrexL4Memory, DrexL4State
+from memnb.layers.state import detach_state
+from memnb.ops.drex_memory import alpha_for_length
+
+D, T = 16, 40
+SPLITS = (0, 5, 16, 17, 33, T)
+
+
+def make(dtype: torch.dtype = torch.float64, **kw: object) -> tuple[DrexL4Memory, torch.Tensor]:
+    torch.manual_seed(0)
+    layer = DrexL4Memory(D, **kw).to(dtype)
+    x = torch.randn(2, T, D, dtype=dtype)
+    x[:, 8:20] = x[:, 8:9]  # repeats, so the gate also stays shut sometimes
+    return layer, x
+
+
+def seed_reference(layer: DrexL4Memory, x: torch.Tensor, theta: float = 0.70) -> tuple[torch.Tensor, torch.Tensor]:
+    """The seed's MemoryModule on one segment, token by token (research/drex.md §1 L4)."""
+    B, L, d = x.shape
+    eta = 1 - 0.95 ** (96 / L)
+    h = layer.norm(x)
+    out = torch.zeros_like(x)
+    fires = torch.zeros(B, L - 1, dtype=torch.bool)
+    unit = lambda z: z / z.norm().clamp_min(1e-6)  # noqa: E731
+    for b in range(B):
+        Ms = torch.zeros(d // 2, d // 2, dtype=x.dtype)
+        Me = torch.zeros(d // 2, d // 2, dtype=x.dtype)
+        for t in range(L - 1):
+            ks, ke = layer.W_s(h[b, t]), layer.W_e(h[b, t])
+            ps, pe = Ms @ unit(ks), Me @ unit(ke)
+            fire = (ks - ps).norm() >= theta * ks.norm() or (ke - pe).norm() >= theta * ke.norm()
+            fires[b, t] = fire
+            if fire:
+                Ms = Ms + eta * torch.outer(ks - ps, unit(ks))
+                Me = Me + eta * (t + 1) / L * torch.outer(ke - pe, unit(ke))
+        q = h[b, L - 1]
+        r = torch.cat([Ms @ unit(layer.W_s(q)), Me @ unit(layer.W_e(q))])
+        r = torch.sigmoid(layer.null(q)) * r
+        out[b, L - 1] = layer.out_norm(layer.out(r))
+    return out, fires
+
+
+def test_matches_the_seed_equations() -> None:
+    layer, x = make()
+    with torch.no_grad():
+        y, state = layer(x)
+        y_ref, fires = seed_reference(layer, x)
+    assert (y - y_ref).abs().max() < 1e-12
+    assert torch.equal(layer.last_fire, fires)
+    assert 0.1 < layer.last_write_rate.item() < 1.0
+    assert layer.last_write_rate.item() == pytest.approx(fires.float().mean().item())
+    assert state.writes == T - 1 and torch.equal(state.fires, fires.sum(1).to(state.fires.dtype))
+    assert layer.eta(T) == pytest.approx(1 - alpha_for_length(T))
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(segment_len=8),
+        dict(segment_len=8, readout="per_position", combine="gate"),
+        dict(segment_len=7, carry_memory=True, gate="and", recency=False),
+        dict(segment_len=T, alpha=0.95, null_gate=False),
+    ],
+    ids=["seed", "per_position_gate", "carry_and", "one_segment_fixed_alpha"],
+)
+def test_segmentwise_equals_one_pass(kw: dict) -> None:
+    layer, x = make(**kw)
+    with torch.no_grad():
+        y, s_all = layer(x)
+        state, pieces = None, []
+        for a, b in itertools.pairwise(SPLITS):
+            y_ab, state = layer(x[:, a:b], state)
+            pieces.append(y_ab)
+    assert (torch.cat(pieces, 1) - y).abs().max() < 1e-12
+    assert state.writes == s_all.writes and torch.equal(state.fires, s_all.fires)
+    assert all(torch.equal(a, b) for a, b in ((state.sem, s_all.sem), (state.epi, s_all.epi)))
+
+
+def test_last_readout_touches_only_segment_ends() -> None:
+    layer, x = make(segment_len=8)
+    y, _ = layer(x)
+    touched = (y.abs().sum(-1) > 0).any(0).nonzero().flatten().tolist()
+    assert touched == [7, 15, 23, 31, 39]
+    layer, x = make(segment_len=8, readout="per_position")
+    y, _ = layer(x)
+    assert (y.abs().sum(-1) > 0).all()
+
+
+@pytest.mark.parametrize("readout", ["last", "per_position"])
+def test_future_tokens_do_not_change_the_past(readout: str) -> None:
+    layer, x = make(segment_len=8, readout=readout)
+    x_edit = x.clone()
+    x_edit[:, 20:] = torch.randn_like(x_edit[:, 20:]) * 3
+    with torch.no_grad():
+        y, _ = layer(x)
+        y_edit, _ = layer(x_edit)
+    assert torch.equal(y[:, :20], y_edit[:, :20]) and not torch.equal(y[:, 20:], y_edit[:, 20:])
+
+
+@pytest.mark.parametrize("write_grad", [False, True])
+def test_gradients_reach_every_parameter(write_grad: bool) -> None:
+    layer, x = make(torch.float32, segment_len=8, combine="gate", write_grad=write_grad, carry_memory=True)
+    y1, state = layer(x)
+    y2, _ = layer(x.flip(1), state)
+    (y1.pow(2).sum() + y2.pow(2).sum()).backward()
+    for name, p in layer.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+
+
+def test_write_grad_changes_key_gradients() -> None:
+    grads = []
+    for write_grad in (False, True):
+        layer, x = make(segment_len=8, write_grad=write_grad)
+        layer(x)[0].pow(2).sum().backward()
+        grads.append(layer.W_s.weight.grad)
+    assert not torch.allclose(*grads)
+
+
+def test_detach_state_cuts_the_graph() -> None:
+    layer, x = make(torch.float32, segment_len=8, write_grad=True, carry_memory=True)
+    _, state = layer(x)
+    state = detach_state(state)
+    assert isinstance(state, DrexL4State)
+    assert all(not t.requires_grad for t in (state.sem, state.epi, state.fires))
+
+
+def test_bad_arguments_raise_value_errors() -> None:
+    with pytest.raises(ValueError, match="even"):
+        DrexL4Memory(15)
+    with pytest.raises(ValueError, match=r"readout must be one of \('last', 'per_position'\)"):
+        DrexL4Memory(16, readout="first")
+    with pytest.raises(ValueError, match=r"combine must be one of \('concat', 'gate'\)"):
+        DrexL4Memory(16, combine="sum")
+    with pytest.raises(ValueError, match="alpha"):
+        DrexL4Memory(16, alpha=1.0)
+    with pytest.raises(ValueError, match="gate must be one of"):
+        DrexL4Memory(16, gate="xor")
+    with pytest.raises(ValueError, match="impl must be one of"):
+        DrexL4Memory(16, impl="cuda")
