@@ -178,6 +178,46 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
+def measure(
+    lengths: list[int] | tuple[int, ...],
+    device: torch.device,
+    *,
+    warmup: int = WARMUP,
+    repeats: int = REPEATS,
+    memory: bool = True,
+    verbose: bool = True,
+) -> tuple[list[dict], dict[str, dict[int, float]]]:
+    """Time every case at every length: ``(rows, {case: {T: median seconds}})``; rows carry
+    tokens/s and peak memory (MB, None if not measured) or the reason a case was skipped."""
+    rows, series = [], {}
+    torch.manual_seed(0)
+    for name, make, why in cases(device):
+        if make is None:
+            rows.append({"case": name, "status": "skipped", "reason": why})
+            if verbose:
+                print(f"{name:28s} skipped: {why}", flush=True)
+            continue
+        for T in lengths:
+            with torch.inference_mode():
+                call = make(T, device)
+                peak = None
+                if memory:
+                    peak = cuda_peak_mb(call, device) if device.type == "cuda" else cpu_peak_mb(name, T)
+                for _ in range(warmup):
+                    call()
+                times = [_time(call, device) for _ in range(repeats)]
+            med = statistics.median(times)
+            series.setdefault(name, {})[T] = med
+            rows.append(
+                {"case": name, "T": T, "status": "ok", "median_s": med, "times_s": times,
+                 "tokens_per_s": B * T / med, "peak_mb": peak}
+            )  # fmt: skip
+            if verbose:
+                mem = "n/a" if peak is None else f"{peak:8.1f}"
+                print(f"{name:28s} T={T:5d} {med * 1e3:10.2f} ms {B * T / med:12.0f} tok/s {mem} MB", flush=True)
+    return rows, series
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m memnb bench", description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="T in {512, 2048} and fewer repeats")
@@ -196,31 +236,8 @@ def main(argv: list[str]) -> int:
     if device.type == "cpu":
         torch.set_num_threads(CPU_THREADS)
     t_start = time.perf_counter()
-    rows, series = [], {}
     try:
-        torch.manual_seed(0)
-        for name, make, why in cases(device):
-            if make is None:
-                rows.append({"case": name, "status": "skipped", "reason": why})
-                print(f"{name:28s} skipped: {why}", flush=True)
-                continue
-            for T in lengths:
-                with torch.inference_mode():
-                    call = make(T, device)
-                    peak = None
-                    if not args.no_memory:
-                        peak = cuda_peak_mb(call, device) if device.type == "cuda" else cpu_peak_mb(name, T)
-                    for _ in range(warmup):
-                        call()
-                    times = [_time(call, device) for _ in range(repeats)]
-                med = statistics.median(times)
-                series.setdefault(name, {})[T] = med
-                rows.append(
-                    {"case": name, "T": T, "status": "ok", "median_s": med, "times_s": times,
-                     "tokens_per_s": B * T / med, "peak_mb": peak}
-                )  # fmt: skip
-                mem = "n/a" if peak is None else f"{peak:8.1f}"
-                print(f"{name:28s} T={T:5d} {med * 1e3:10.2f} ms {B * T / med:12.0f} tok/s {mem} MB", flush=True)
+        rows, series = measure(lengths, device, warmup=warmup, repeats=repeats, memory=not args.no_memory)
     finally:
         torch.set_num_threads(threads)
     slopes = {name: slope(list(s), list(s.values())) for name, s in series.items()}

@@ -42,6 +42,7 @@ class Chapter:
     defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     claims: list[dict] = field(default_factory=list)
+    timings: dict[str, Any] = field(default_factory=dict)  # wall-clock figures: not deterministic
 
     def __post_init__(self) -> None:
         profiles.check_profile(self.profile)
@@ -108,6 +109,7 @@ class Chapter:
             "params": self.params,
             "metrics": self.metrics,
             "claims": self.claims,
+            "timings": self.timings,
         }
 
     def publish(self) -> dict:

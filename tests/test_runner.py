@@ -54,7 +54,7 @@ def book(tmp_path, monkeypatch):
 
 
 def _strip(rec: dict) -> dict:
-    return {k: v for k, v in rec.items() if k not in ("env", "wall_s")}
+    return {k: v for k, v in rec.items() if k not in ("env", "wall_s", "timings")}
 
 
 def test_run_publishes_and_is_deterministic(book):
