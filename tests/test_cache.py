@@ -45,3 +45,9 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     cache.atomic_write_json(p, {"y": 2})
     assert json.loads(p.read_text()) == {"y": 2}
     assert [q.name for q in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_atomic_write_is_world_readable(tmp_path):
+    p = tmp_path / "r.json"
+    cache.atomic_write_json(p, {})
+    assert p.stat().st_mode & 0o777 == 0o644
