@@ -155,9 +155,9 @@ def run_chapter(
     work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=ROOT / "runs"))
     staging = work / "results.json"
     executed = work / f"{name}.ipynb"
-    saved_env = {k: os.environ.get(k) for k in ("MEMNB_RESULTS_STAGING", "TQDM_MININTERVAL")}
+    saved_env = {k: os.environ.get(k) for k in ("MEMNB_RESULTS_STAGING", "MEMNB_PROGRESS")}
     os.environ["MEMNB_RESULTS_STAGING"] = str(staging)
-    os.environ.setdefault("TQDM_MININTERVAL", "10")
+    os.environ["MEMNB_PROGRESS"] = "0"  # no tqdm bars in the published pages
     t0 = time.perf_counter()
     try:
         papermill.execute_notebook(

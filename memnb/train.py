@@ -68,6 +68,12 @@ def random_windows(tokens: torch.Tensor, seq_len: int, batch_size: int, seed: in
     return get_batch
 
 
+def progress_enabled() -> bool:
+    """Progress bars are on unless ``MEMNB_PROGRESS=0`` (the chapter runner sets it, so that
+    executed chapters keep no bar output; papermill shows per-cell progress instead)."""
+    return os.environ.get("MEMNB_PROGRESS", "1") != "0"
+
+
 def lr_at(step: int, cfg: TrainConfig) -> float:
     """Linear warmup to ``lr``, then cosine decay to ``min_lr_ratio * lr`` at ``steps``."""
     if step < cfg.warmup:
@@ -121,7 +127,7 @@ def train(
         opt.load_state_dict(saved["opt"])
         step, history = saved["step"], saved["history"]
     device = next(model.parameters()).device
-    bar = tqdm(total=cfg.steps, initial=step, desc=desc, leave=False)
+    bar = tqdm(total=cfg.steps, initial=step, desc=desc, leave=False, disable=not progress_enabled())
     while step < cfg.steps:
         model.train()
         x, y = (t.to(device) for t in get_batch(step))

@@ -114,9 +114,11 @@ worst.style.format(
 )
 
 # %% [markdown]
-# Full attention and the KV memory carry every past token (their state grows with the
-# sequence); sliding window keeps `window − 1` tokens; Infini-attention, Drex L4, memory tokens,
-# Titans and Mamba-2 keep a fixed-size state however long the sequence gets.
+# Full attention and exponential-kernel attention carry every past token (their state grows
+# with the sequence, and their lines coincide); the KV memory grows until its capacity (128
+# slots) and then evicts the oldest; sliding window keeps `window − 1` tokens; Infini-attention,
+# Drex L4, memory tokens, Titans and Mamba-2 keep a fixed-size state however long the sequence
+# gets.
 
 # %%
 grow = []
@@ -126,8 +128,10 @@ for T in [ch["seq_len"] // 4 * 2**i for i in range(4)]:
         layer = zoo.build(name, ch["d_model"], 4, segment_len=16).eval()
         with torch.no_grad():
             grow.append({"memory": name, "T": T, "state (KiB, float32)": zoo.state_bytes(layer(x, None)[1]) / 1024})
-ax = sns.lineplot(data=pd.DataFrame(grow), x="T", y="state (KiB, float32)", hue="memory", marker="o")
+lengths_T = sorted({g["T"] for g in grow})
+ax = sns.lineplot(data=pd.DataFrame(grow), x="T", y="state (KiB, float32)", hue="memory", style="memory", markers=True)
 ax.set(xscale="log", yscale="log", title="memory state after T tokens (batch 1)")
+ax.set_xticks(lengths_T, [str(t) for t in lengths_T])
 ax.legend(fontsize=7, ncol=2)
 plt.show()
 

@@ -35,7 +35,7 @@ def test_lr_schedule_warmup_then_cosine_to_floor():
     mid = 10 + 45
     assert lr_at(mid, cfg) == pytest.approx(1e-4 + 0.5 * 0.9e-3)
     after = [lr_at(s, cfg) for s in range(10, 101)]
-    assert all(a >= b for a, b in zip(after, after[1:]))
+    assert all(a >= b for a, b in zip(after, after[1:], strict=False))
 
 
 def test_decoder_is_causal_and_segment_wise_equals_one_pass():
@@ -78,7 +78,7 @@ def test_resume_from_checkpoint_is_exact(tmp_path):
     resumed = tiny(123)  # other init: everything must come from the checkpoint
     hist = train(resumed, repeat_batch, cfg, checkpoint=ckpt)
     assert len(hist) == 10
-    for p, q in zip(ref.parameters(), resumed.parameters()):
+    for p, q in zip(ref.parameters(), resumed.parameters(), strict=True):
         assert torch.equal(p, q)
     with pytest.raises(ValueError, match="another TrainConfig"):
         train(tiny(0), repeat_batch, TrainConfig(steps=20, lr=3e-3), checkpoint=ckpt)
