@@ -52,7 +52,8 @@ from memnb.evaluate import bits_per_char, stream_nll
 from memnb.generate import sample
 from memnb.lm import fit_lm
 from memnb.models.backbone import CausalLM, load_backbone
-from memnb.models.decoder import DecoderConfig
+from memnb.models.decoder import DecoderConfig, attention_decoder
+from memnb.seeding import seed_everything
 from memnb.train import TrainConfig
 
 plotting.use_style()
@@ -126,15 +127,16 @@ for name, tok in toks.items():
         tcfg = TrainConfig(
             steps=ch["steps"], lr=3e-3, warmup=max(1, ch["steps"] // 20), eval_every=max(1, ch["steps"] // 8)
         )
-        model, hist = fit_lm(
+        seed_everything(seed)
+        model = attention_decoder(cfg).to(ch.device)
+        hist = fit_lm(
+            model,
             train_ids[name],
             eval_ids[name],
-            cfg,
             tcfg,
             seq_len=ch["seq_len"],
             batch_size=ch["batch_size"],
             seed=seed,
-            device=ch.device,
             desc=f"{name} seed {seed}",
         )
         models[name, seed] = model

@@ -23,7 +23,7 @@ import torch.nn as nn
 from memnb import profiles
 from memnb.cache import cached_dir
 from memnb.seeding import seed_everything
-from memnb.train import TrainConfig, random_windows, train
+from memnb.train import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,7 @@ def load_backbone(profile: str = profiles.DEFAULT_PROFILE, *, device: torch.devi
     from transformers import GPT2LMHeadModel
 
     from memnb.data import tokenizers
+    from memnb.lm import fit_lm
 
     cfg = BACKBONES[profiles.check_profile(profile)]
     tok = tokenizers.get_tokenizer("bpe", cfg.bpe_vocab)
@@ -117,19 +118,15 @@ def load_backbone(profile: str = profiles.DEFAULT_PROFILE, *, device: torch.devi
         train_ids = tokenizers.encode_corpus("train", tok)
         val_ids = tokenizers.encode_corpus("validation", tok)
         model = _gpt2(cfg, tok.vocab_size, tok.eos_id)
-        lm = CausalLM(model).to(device)
-
-        def val_loss(m: nn.Module) -> dict:
-            from memnb.evaluate import stream_nll
-
-            nll, n = stream_nll(m, val_ids, window=cfg.seq_len, max_tokens=64 * cfg.seq_len)
-            return {"val_loss": nll / n}
-
-        history = train(
-            lm,
-            random_windows(train_ids, cfg.seq_len, cfg.batch_size, cfg.seed),
+        history = fit_lm(
+            CausalLM(model).to(device),
+            train_ids,
+            val_ids,
             TrainConfig(steps=cfg.steps, lr=cfg.lr, warmup=max(1, cfg.steps // 20), eval_every=max(1, cfg.steps // 5)),
-            evaluate=val_loss,
+            seq_len=cfg.seq_len,
+            batch_size=cfg.batch_size,
+            seed=cfg.seed,
+            val_tokens=64 * cfg.seq_len,
             desc="backbone",
         )
         model.cpu().save_pretrained(folder)
