@@ -4,7 +4,7 @@
     python -m memnb run all --profile ci
     python -m memnb run 10 -p seeds "[11, 12, 13]"  # a chapter by prefix, other seeds
     python -m memnb list
-    python -m memnb bench [--quick]
+    python -m memnb bench [--quick] [--lengths 512 2048] [--no-memory] ...
 
 Errors print one line (``memnb: ...``) and exit non-zero; nothing is written.
 """
@@ -32,13 +32,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="rerun even if up to date")
     run.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     sub.add_parser("list", help="list chapters and their parameters")
-    bench = sub.add_parser("bench", help="time every memory op (writes results/bench/<device>.json)")
-    bench.add_argument("--quick", action="store_true")
+    sub.add_parser("bench", help="time every memory op; its options go to memnb.bench", add_help=False)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.cmd != "bench":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     from memnb import runner
 
     if args.cmd == "list":
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "bench":
         from memnb import bench
 
-        return bench.main(["--quick"] if args.quick else [])
+        return bench.main(rest)
 
     overrides = dict(args.p)
     try:
