@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 
 from memnb import layers
+from memnb.layers.state import state_tensors
 from memnb.models.decoder import DecoderConfig
 
 
@@ -109,12 +110,4 @@ def num_params(layer: nn.Module) -> int:
 
 def state_bytes(state) -> int:
     """Bytes held by every tensor in a (nested) layer state."""
-    if isinstance(state, torch.Tensor):
-        return state.numel() * state.element_size()
-    if isinstance(state, (list, tuple)):
-        return sum(state_bytes(s) for s in state)
-    if isinstance(state, dict):
-        return sum(state_bytes(s) for s in state.values())
-    if hasattr(state, "__dataclass_fields__"):
-        return sum(state_bytes(getattr(state, f)) for f in state.__dataclass_fields__)
-    return 0
+    return sum(t.numel() * t.element_size() for t in state_tensors(state))

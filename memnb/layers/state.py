@@ -16,6 +16,19 @@ import torch
 S = TypeVar("S")
 
 
+def state_tensors(state) -> list[torch.Tensor]:
+    """Every tensor inside a (nested dataclass / dict / list / tuple) state."""
+    if isinstance(state, torch.Tensor):
+        return [state]
+    if is_dataclass(state) and not isinstance(state, type):
+        return [t for f in fields(state) for t in state_tensors(getattr(state, f.name))]
+    if isinstance(state, dict):
+        return [t for value in state.values() for t in state_tensors(value)]
+    if isinstance(state, (list, tuple)):
+        return [t for value in state for t in state_tensors(value)]
+    return []
+
+
 def detach_state(state: S) -> S:
     """A copy of ``state`` with every tensor inside it detached (nested dataclasses, dicts,
     lists and tuples are walked; ints and ``None`` are returned as they are)."""
