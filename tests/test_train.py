@@ -121,3 +121,17 @@ def test_stream_nll_scores_every_token_once_and_carry_state_matches_one_pass():
     assert nll_carry == pytest.approx(ref, rel=1e-10)
     nll_windows, n2 = stream_nll(m, tokens, window=10, batch_size=3)  # fresh state per window: more loss
     assert n2 == 49 and nll_windows != pytest.approx(ref, rel=1e-6)
+
+
+def test_task_logits_chunks_match_one_call_and_accuracy_groups_by_meta():
+    from memnb.evaluate import accuracy_by, perplexity, stream_nll, task_logits
+
+    m = tiny().double()
+    x = torch.randint(0, V, (5, 12))
+    assert torch.allclose(task_logits(m, x, batch_size=2), m(x)[0], atol=1e-12)
+    correct = torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0])
+    table = accuracy_by(correct, {"depth": [0.1, 0.1, 0.5, 0.5, 0.5]}, "depth")
+    assert table["accuracy"].tolist() == [0.5, pytest.approx(2 / 3)] and table["n"].tolist() == [2, 3]
+    tokens = torch.randint(0, V, (40,))
+    nll, n = stream_nll(m, tokens, window=8)
+    assert perplexity(m, tokens, window=8) == pytest.approx(math.exp(nll / n))
