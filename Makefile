@@ -29,6 +29,7 @@ chapters: data
 	$(PY) -m memnb run all --profile $(PROFILE)
 
 html: venv
+	$(PY) -m memnb ledger --profile $(PROFILE)
 	$(VENV)/bin/jupyter-book build --all -W -n --keep-going --path-output book .
 	@echo "book: $(CURDIR)/book/_build/html/index.html"
 

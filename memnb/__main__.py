@@ -1,10 +1,11 @@
-"""Command line: ``python -m memnb run|list|bench ...``.
+"""Command line: ``python -m memnb run|list|bench|ledger ...``.
 
     python -m memnb run 01_baseline                 # default profile: cpu
     python -m memnb run all --profile ci
     python -m memnb run 10 -p seeds "[11, 12, 13]"  # a chapter by prefix, other seeds
     python -m memnb list
     python -m memnb bench [--quick] [--lengths 512 2048] [--no-memory] ...
+    python -m memnb ledger [--profile cpu] [--strict]   # the claims ledger page
 
 Errors print one line (``memnb: ...``) and exit non-zero; nothing is written.
 """
@@ -33,13 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     sub.add_parser("list", help="list chapters and their parameters")
     sub.add_parser("bench", help="time every memory op; its options go to memnb.bench", add_help=False)
+    sub.add_parser("ledger", help="write the claims ledger page (book/ledger.md)", add_help=False)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args, rest = parser.parse_known_args(argv)
-    if rest and args.cmd != "bench":
+    if rest and args.cmd not in ("bench", "ledger"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     from memnb import runner
 
@@ -52,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         from memnb import bench
 
         return bench.main(rest)
+    if args.cmd == "ledger":
+        from memnb import ledger
+
+        return ledger.main(rest)
 
     overrides = dict(args.p)
     try:
