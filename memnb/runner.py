@@ -21,6 +21,7 @@ import ast
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import tempfile
 import time
@@ -103,6 +104,31 @@ class RunOutcome:
     wall_s: float
     results: Path
     notebook: Path
+
+
+def rerun_note(name: str, params: dict[str, Any], record: dict, wall_s: float) -> str:
+    """The "rerun this page" box each published chapter carries under its title: the runner
+    command and the equivalent plain papermill command for exactly the parameters of this run."""
+    profile = params["profile"]
+    extra = [(k, v) for k, v in params.items() if k != "profile"]
+    runner_p = "".join(f" -p {k} {shlex.quote(json.dumps(v))}" for k, v in extra)
+    papermill_p = f" -y {shlex.quote(json.dumps(dict(extra)))}" if extra else ""
+    commit = record.get("env", {}).get("commit", "?")
+    return (
+        f":::{{admonition}} Rerun this page\n"
+        f"This page is the notebook `notebooks/{name}.py` executed at profile `{profile}` with seeds "
+        f"`{record.get('seeds')}` in {wall_s / 60:.1f} min (commit `{commit}`); its numbers are in "
+        f"`results/{profile}/{name}.json`. From the repository root, after `make data`:\n\n"
+        f"```bash\n"
+        f".venv/bin/python -m memnb run {name} --profile {profile}{runner_p}\n"
+        f"# or the same with papermill alone:\n"
+        f".venv/bin/jupytext --to ipynb -o - notebooks/{name}.py \\\n"
+        f"  | .venv/bin/papermill - {name}.ipynb --cwd notebooks -p profile {profile}{papermill_p}\n"
+        f"```\n"
+        f'Other seeds: `-p seeds "[11, 12, 13]"`; the verdicts are recomputed from them. Only '
+        f"`memnb run` writes `results/` and this page (papermill alone just executes the notebook).\n"
+        f":::"
+    )
 
 
 def prepare(chapter: str, profile: str, overrides: dict[str, str]) -> tuple[str, str, dict]:
@@ -206,6 +232,8 @@ def run_chapter(
         ordered |= {k: v for k, v in record.items() if k not in keys}
         done = nbformat.read(executed, as_version=4)
         done.metadata["memnb"] = {"key": key, "profile": profile, "params": params}
+        note = nbformat.v4.new_markdown_cell(rerun_note(name, params, ordered, wall_s))
+        done.cells.insert(1 if done.cells and done.cells[0].cell_type == "markdown" else 0, note)
         nbformat.write(done, executed)
         atomic_write_json(out_json, ordered)
         out_nb.parent.mkdir(parents=True, exist_ok=True)

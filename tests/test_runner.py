@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from memnb import runner
@@ -72,6 +73,11 @@ def test_run_publishes_and_is_deterministic(book):
     other = runner.run_chapter("99", "ci", {"seeds": "[5, 6]"}, progress=False)
     rec = json.loads(other.results.read_text())
     assert rec["seeds"] == [5, 6] and rec["metrics"]["mean_abs"]["values"] != first["metrics"]["mean_abs"]["values"]
+    cells = nbformat.read(other.notebook, as_version=4).cells
+    (note,) = [c.source for c in cells if c.cell_type == "markdown" and "Rerun this page" in c.source]
+    assert "memnb run 99_toy --profile ci -p seeds '[5, 6]'" in note
+    assert "papermill - 99_toy.ipynb --cwd notebooks -p profile ci -y '{\"seeds\": [5, 6]}'" in note
+    assert "`results/ci/99_toy.json`" in note and rec["env"]["commit"] in note
 
 
 def test_failing_cell_publishes_nothing(book):
