@@ -110,12 +110,27 @@ def render(rows: list[Row], profile: str, chapter_pages: set[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def summary(rows: list[Row]) -> str:
+    """Verdict counts per seed project: the table on the book's landing page."""
+    lines = ["| system | " + " | ".join(ORDER) + " |", "|---|" + "---:|" * len(ORDER)]
+    for prefix, system in SYSTEMS.items():
+        counts = Counter(r.verdict for r in rows if r.id.split(".")[0] == prefix)
+        if counts:
+            lines.append(f"| {system} | " + " | ".join(str(counts[v]) for v in ORDER) + " |")
+    total = Counter(r.verdict for r in rows)
+    lines.append("| **all** | " + " | ".join(f"**{total[v]}**" for v in ORDER) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def write(
     profile: str = "cpu", out: Path = BOOK / "ledger.md", claims_path: Path = CLAIMS, results: Path = RESULTS
 ) -> list[Row]:
+    """Write the ledger page ``out`` and, beside it, ``_ledger_summary.md`` (included by the
+    landing page)."""
     rows = gather(profile, claims_path, results)
     pages = {p.stem for p in (out.parent / "chapters").glob("*.ipynb")}
     atomic_write_text(out, render(rows, profile, pages))
+    atomic_write_text(out.parent / "_ledger_summary.md", summary(rows))
     return rows
 
 

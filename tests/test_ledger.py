@@ -61,6 +61,13 @@ def test_page_counts_verdicts_escapes_pipes_and_links_only_existing_chapters(tmp
     assert len(table) == len(CLAIMS)
 
 
+def test_summary_counts_each_system_once(tmp_path):
+    claims, results = _setup(tmp_path, [_claim("drex.a", "SUPPORTED"), _claim("drex.b", "SUPPORTED")])
+    table = ledger.summary(ledger.gather("cpu", claims, results)).splitlines()
+    assert table[2] == "| Drex | 2 | 0 | 0 | 0 |" and table[3] == "| HRS | 0 | 0 | 0 | 1 |"
+    assert table[-1] == "| **all** | **2** | **0** | **0** | **1** |"
+
+
 def test_the_repo_claims_list_matches_the_shared_one():
     shared = ROOT.parent / "shared" / "claims.yaml"
     if not shared.exists():
@@ -74,3 +81,4 @@ def test_cli_strict_fails_while_claims_lack_verdicts(tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 1 and "no verdict yet for" in proc.stderr
     assert out.read_text().count("NOT RUN") >= len(ledger.load_claims())
+    assert "| **all** |" in (tmp_path / "_ledger_summary.md").read_text()
