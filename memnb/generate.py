@@ -2,7 +2,10 @@
 
 At each step the next token is drawn from ``softmax(logits / temperature)`` restricted to the
 ``top_k`` most likely tokens (``temperature=0`` is greedy decoding). The prompt is processed in
-one call; afterwards only the newest token is fed, with the state carrying the past.
+one call; afterwards only the newest token is fed, with the state carrying the past. A stateless
+model (one that returns ``state=None``, e.g. the ``transformers`` backbone behind
+``models.backbone.CausalLM``) is re-fed its whole context each step instead, cut to its
+``max_context`` tokens when it declares one, so no model ever predicts from the last token alone.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ def sample(
                 last = last.masked_fill(last < cut, float("-inf"))
             nxt = int(torch.multinomial(torch.softmax(last / temperature, -1), 1, generator=gen))
         out.append(nxt)
-        logits, state = model(torch.tensor([[nxt]], device=device), state)
+        if state is None:  # stateless: recompute on the full (recent) context
+            context = (prompt + out)[-getattr(model, "max_context", len(prompt) + len(out)) :]
+            logits, state = model(torch.tensor([context], device=device), None)
+        else:
+            logits, state = model(torch.tensor([[nxt]], device=device), state)
     model.train(was_training)
     return out

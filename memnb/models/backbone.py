@@ -70,11 +70,17 @@ BACKBONES = {
 
 
 class CausalLM(nn.Module):
-    """Adapter giving a ``transformers`` causal LM the memnb interface ``(idx, state) -> (logits, state)``."""
+    """Adapter giving a ``transformers`` causal LM the memnb interface ``(idx, state) -> (logits, state)``.
+
+    It is stateless (``state`` is always ``None``): each call sees only ``idx``, at most
+    ``max_context`` tokens (the model's learned positions), and ``generate.sample`` re-feeds the
+    context accordingly.
+    """
 
     def __init__(self, hf_model: nn.Module) -> None:
         super().__init__()
         self.hf = hf_model
+        self.max_context = int(hf_model.config.n_positions)
 
     def forward(self, idx: torch.Tensor, state=None):
         return self.hf(input_ids=idx).logits, None
