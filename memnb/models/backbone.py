@@ -104,6 +104,19 @@ def _gpt2(cfg: BackboneConfig, vocab_size: int, eos_id: int):
     return GPT2LMHeadModel(conf)
 
 
+def untrained_backbone(profile: str = profiles.DEFAULT_PROFILE, *, seed: int = 0):
+    """The backbone's architecture at random initialisation (``seed``), frozen: a control for
+    anything that attributes an effect to what the backbone learned."""
+    from memnb.data import tokenizers
+
+    cfg = BACKBONES[profiles.check_profile(profile)]
+    tok = tokenizers.get_tokenizer("bpe", cfg.bpe_vocab)
+    seed_everything(seed)
+    model = _gpt2(cfg, tok.vocab_size, tok.eos_id).eval()
+    model.requires_grad_(False)
+    return model, tok
+
+
 def load_backbone(profile: str = profiles.DEFAULT_PROFILE, *, device: torch.device | str = "cpu"):
     """The frozen backbone for ``profile`` and its tokenizer: ``(model, tokenizer, info)``.
 

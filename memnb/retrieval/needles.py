@@ -1,0 +1,68 @@
+"""Synthetic needles for the EGR needle-in-a-haystack test (the digest's plan B, hrs.md §9).
+
+The seed hand-wrote 5 fictional needle paragraphs, each with a question that names the needle's
+unique proper noun. Here every needle is drawn from one template with invented names, so there
+are as many as a test needs and none can be in the backbone's training text:
+
+    text:       "The {kind} of {Name} stands beside the river {River}. It was founded in {year} by
+                 {Founder}, ... its {colour} gates ... a bell that rings {count} times at dawn."
+    question:   "Who founded the {kind} of {Name}, and in which year?"    (names the needle)
+    paraphrase: "Which {kind} has {colour} gates and a bell that rings {count} times at dawn?"
+                (no invented word: it matches only by meaning, not by the unique name)
+
+``answer`` holds the founder and the year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SYLLABLES = ("ka", "lo", "mi", "ra", "ven", "tor", "sel", "dun", "qua", "bri", "zan", "mor", "pel", "thi", "gor")
+SYLLABLES += ("ash", "lyn", "dre", "vos", "kel", "ith", "bar", "nu", "ost", "fen", "rho", "sta", "quel", "wyn")
+KINDS = ("observatory", "monastery", "shipyard", "library", "foundry", "lighthouse", "academy", "vineyard", "mill")
+COLOURS = ("red", "green", "blue", "white", "black", "golden", "silver", "grey", "yellow", "violet")
+COUNTS = ("three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+MAX_NEEDLES = len(KINDS) * len(COLOURS) * len(COUNTS)  # distinct (kind, colour, count) triples
+
+
+@dataclass(frozen=True)
+class Needle:
+    name: str
+    text: str
+    question: str
+    paraphrase: str
+    answer: tuple[str, str]
+
+
+def _invented(rng: np.random.Generator, taken: set[str], parts: int) -> str:
+    while True:
+        word = "".join(rng.choice(SYLLABLES, parts)).capitalize()
+        if word not in taken:
+            taken.add(word)
+            return word
+
+
+def make_needles(n: int, seed: int) -> list[Needle]:
+    """``n`` needles with distinct invented names and distinct (kind, colour, count) triples."""
+    if not 1 <= n <= MAX_NEEDLES:
+        raise ValueError(f"n must be in 1..{MAX_NEEDLES}, got {n}")
+    rng = np.random.default_rng(seed)
+    taken: set[str] = set()
+    triples = rng.permutation(MAX_NEEDLES)[:n]
+    needles = []
+    for t in triples:
+        kind, colour, count = KINDS[t // 100], COLOURS[t // 10 % 10], COUNTS[t % 10]
+        name, river = _invented(rng, taken, 3), _invented(rng, taken, 2)
+        founder = f"{_invented(rng, taken, 2)} {_invented(rng, taken, 3)}"
+        year = str(int(rng.integers(1100, 1900)))
+        text = (
+            f"The {kind} of {name} stands beside the river {river}. It was founded in {year} by {founder}, "
+            f"who brought the first stones there by cart. Travellers remember its {colour} gates and the "
+            f"bell that rings {count} times at dawn."
+        )
+        question = f"Who founded the {kind} of {name}, and in which year?"
+        paraphrase = f"Which {kind} has {colour} gates and a bell that rings {count} times at dawn?"
+        needles.append(Needle(name, text, question, paraphrase, (founder, year)))
+    return needles

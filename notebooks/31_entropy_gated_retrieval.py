@@ -1,0 +1,314 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 31. Entropy-gated retrieval: does the store find the needle?
+#
+# **Question.** HRS keeps a store of "engrams": a passage is written when the language model
+# finds it surprising (mean predictive entropy above a threshold), keyed by the mean hidden state
+# of a middle block; during generation, a spike of entropy triggers a cosine search of the store.
+# The seed's needle test hid one fictional paragraph among 20 hand-written distractors and
+# reported that the question found it: **5/5 needles in the top 5, mean rank 1.2**
+# (claim `hrs.egr_niah`). The digest (`hrs.md` §3) notes why that may be easy: each question
+# repeats the needle's unique invented name, the distractors were on unrelated topics, and the
+# gate stored ~90% of everything. This chapter reruns the test with many generated needles and
+# asks three further questions the seed did not: does it survive 200 and 2,000 distractors, does
+# it survive distractors *written in the same style* (other needles), and does it survive a
+# question that does not repeat the invented name? Two controls separate what the model learned
+# from lexical overlap: the same architecture at random initialisation, and character n-gram
+# TF-IDF with no model at all.
+#
+# The math is in `memnb/retrieval/`: `entropy.py` (entropy in bits, the read trigger),
+# `engram_store.py` (keys, the write gate, cosine rank), `needles.py` (the needle template),
+# `niah.py` (the test and its scores).
+
+# %% tags=["parameters"]
+profile = "cpu"
+seeds = None
+n_needles = None
+distractors = None
+passage_words = None
+pool_size = None
+gate_percentile = None
+gen_prompts = None
+gen_tokens = None
+
+# %%
+import itertools
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from tqdm.auto import tqdm
+
+from memnb import plotting, stats
+from memnb.chapter import Chapter
+from memnb.data.corpus import load_corpus
+from memnb.models.backbone import load_backbone, untrained_backbone
+from memnb.retrieval import engram_store, entropy, needles, niah
+from memnb.seeding import seed_everything
+from memnb.train import progress_enabled
+
+plotting.use_style()
+ch = Chapter(
+    "31_entropy_gated_retrieval",
+    profile,
+    seeds=seeds,
+    given={
+        "n_needles": n_needles,
+        "distractors": distractors,
+        "passage_words": passage_words,
+        "pool_size": pool_size,
+        "gate_percentile": gate_percentile,
+        "gen_prompts": gen_prompts,
+        "gen_tokens": gen_tokens,
+    },
+    defaults={
+        "n_needles": {"ci": 8, "cpu": 50, "gpu": 100},
+        "distractors": {"ci": [5, 20], "cpu": [20, 200, 2000], "gpu": [20, 200, 2000]},
+        "passage_words": {"ci": 40, "cpu": 40, "gpu": 40},
+        "pool_size": {"ci": 120, "cpu": 2400, "gpu": 2400},
+        "gate_percentile": {"ci": 50, "cpu": 50, "gpu": 50},
+        "gen_prompts": {"ci": 2, "cpu": 20, "gpu": 50},
+        "gen_tokens": {"ci": 12, "cpu": 30, "gpu": 30},
+    },
+)
+if max(ch["distractors"]) > ch["pool_size"]:
+    raise ValueError(f"distractors {ch['distractors']} need pool_size >= {max(ch['distractors'])}")
+print(f"profile={ch.profile} seeds={ch.seeds} " + " ".join(f"{k}={v}" for k, v in ch.params.items()))
+
+# %% [markdown]
+# ## Setup
+#
+# - **Model.** The book's frozen backbone (chapter 1: a 4-layer GPT-2-style model trained on
+#   Shakespeare with a 4,096-token BPE). Keys are the mean state after block 2 of 4, the same
+#   relative depth as the seed's block 4 of GPT-2's 12 (roughly the middle).
+# - **Needles.** Generated from one template with invented names (`needles.py`): "The
+#   observatory of Kavenmi stands beside the river Thilo. It was founded in 1432 by …". The
+#   *question* names the needle ("Who founded the observatory of Kavenmi …?"); the *paraphrase*
+#   describes it without any invented word ("Which observatory has silver gates and a bell that
+#   rings seven times at dawn?").
+# - **Distractors.** Either held-out Shakespeare passages of `passage_words` words (validation and
+#   test plays, never seen in training) — unrelated text, like the seed's distractors — or *other
+#   needles* from the same template, which differ only in names and details.
+# - **Write gate.** The seed stored a segment when its mean entropy exceeded 4.0 bits, a number
+#   taken from another project; it stored ~90% of segments, so it hardly gated at all. We run
+#   two gates: the seed's 4.0 bits (`seed_4bits`), and a *calibrated* gate at the
+#   `gate_percentile`-th percentile of the Shakespeare passages' entropies, which really
+#   selects: a needle the gate refuses is a miss, however good the keys.
+# - Each seed draws its own needles and distractor samples; the keys and the gate do not depend
+#   on the seed.
+#
+# **Verdict rule for `hrs.egr_niah`, fixed before the run.** The seed's setting: LM keys, the
+# seed's 4.0-bit gate, the question naming the needle, 20 unrelated (Shakespeare) distractors. The claim holds when the
+# needle is in the top 5 for at least 80% of needles (the seed: 5/5). Effect per seed =
+# recall@5 − 0.8 over `n_needles` needles; `stats.verdict`: SUPPORTED if every seed and the
+# seeds' 95% CI are above 0, REFUTED if all below, else INCONCLUSIVE. The harder conditions are
+# reported, not judged: the seed made no claim about them.
+
+# %%
+backbone, tok, bb_info = load_backbone(ch.profile)
+random_lm, _ = untrained_backbone(ch.profile, seed=0)
+layer = backbone.config.n_layer // 2
+corpus = load_corpus()
+held_out = list(corpus["validation"]["text"]) + list(corpus["test"]["text"])
+pool_all = niah.passages(held_out, ch["passage_words"])
+pool = [pool_all[i] for i in np.random.default_rng(0).permutation(len(pool_all))[: ch["pool_size"]]]
+print(f"{len(pool_all)} held-out passages of {ch['passage_words']} words; pool of {len(pool)} (fixed, seed 0)")
+print(f"keys: hidden state after block {layer} of {backbone.config.n_layer}")
+n_total = max(ch["n_needles"], min(max(ch["distractors"]), needles.MAX_NEEDLES - 1) + 1)
+
+# %% [markdown]
+# ## Entropy: what the gate sees
+#
+# Mean predictive entropy (bits) of each text under the backbone. The dashed line is the
+# calibrated threshold; the dotted line is the seed's 4.0 bits.
+
+# %%
+runs, ent_rows, gate_rows = [], [], []
+for seed in tqdm(ch.seeds, desc="seeds", disable=not progress_enabled()):
+    seed_everything(seed)
+    ns = needles.make_needles(n_total, seed)
+    keys_bb, ent = niah.model_keys(backbone, tok, ns, pool, layer=layer)
+    keys_rand, _ = niah.model_keys(random_lm, tok, ns, pool, layer=layer)
+    keys = {"backbone": keys_bb, "random_init": keys_rand, "tfidf": niah.tfidf_keys(ns, pool)}
+    threshold = float(np.percentile(ent["pool"], ch["gate_percentile"]))
+    gates_used = {"seed_4bits": 4.0, "calibrated": threshold}
+    stored_by = {g: {k: engram_store.gate(v, t) for k, v in ent.items()} for g, t in gates_used.items()}
+    gate_rows.append(
+        {
+            "seed": seed,
+            "threshold_bits": threshold,
+            "needles_stored": stored_by["calibrated"]["needles"].mean(),
+            "pool_stored": stored_by["calibrated"]["pool"].mean(),
+            "needles_stored_at_4bits": engram_store.gate(ent["needles"], 4.0).mean(),
+            "pool_stored_at_4bits": engram_store.gate(ent["pool"], 4.0).mean(),
+        }
+    )
+    ent_rows += [{"seed": seed, "text": "needle", "bits": h} for h in ent["needles"]]
+    ent_rows += [{"seed": seed, "text": "Shakespeare passage", "bits": h} for h in ent["pool"]]
+    for (gate_name, stored), (retriever, k) in itertools.product(stored_by.items(), keys.items()):
+        for pool_name, n, query in itertools.product(niah.POOLS, ch["distractors"], niah.QUERIES):
+            if n > (len(pool) if pool_name == "shakespeare" else n_total - 1):
+                continue
+            ranks = niah.needle_ranks(
+                k, stored, pool=pool_name, n_distractors=n, query=query, n_needles=ch["n_needles"], seed=seed
+            )
+            runs.append(
+                {"seed": seed, "gate": gate_name, "keys": retriever, "pool": pool_name, "distractors": n}
+                | {"query": query}
+                | niah.scores(ranks)
+            )
+runs, gates, ents = pd.DataFrame(runs), pd.DataFrame(gate_rows), pd.DataFrame(ent_rows)
+
+fig, axes = plotting.subplots(1)
+ax = axes[0, 0]
+sns.histplot(data=ents[ents.seed == ch.seeds[0]], x="bits", hue="text", stat="density", common_norm=False, ax=ax)
+ax.axvline(gates.threshold_bits.iloc[0], ls="--", c="k", label="calibrated gate")
+ax.axvline(4.0, ls=":", c="grey", label="seed's 4.0 bits")
+ax.set(xlabel="mean predictive entropy (bits/token)", title=f"what the write gate sees (seed {ch.seeds[0]})")
+plt.show()
+print(gates.round(3).to_string(index=False))
+for col in ["threshold_bits", "needles_stored", "pool_stored", "needles_stored_at_4bits", "pool_stored_at_4bits"]:
+    ch.metric(f"gate_{col}", gates[col].tolist())
+
+# %% [markdown]
+# ## Recall against the number of distractors
+#
+# Recall@1 with the seed's gate (mean over seeds, 95% CI band). The grey line is chance,
+# 1/(n+1). Left: unrelated Shakespeare distractors; right: other needles. Top: the question that
+# names the needle; bottom: the paraphrase that does not.
+
+# %%
+fig, axes = plotting.subplots(2, 2, sharey=True)
+for i, query in enumerate(niah.QUERIES):
+    for j, pool_name in enumerate(niah.POOLS):
+        ax = axes[i, j]
+        sub = runs[(runs["gate"] == "seed_4bits") & (runs["query"] == query) & (runs["pool"] == pool_name)]
+        plotting.mean_ci_lines(sub, x="distractors", y="recall1", hue="keys", ax=ax)
+        ns_ = np.array(sorted(sub.distractors.unique()))
+        ax.plot(ns_, 1 / (ns_ + 1), c="grey", lw=1, label="chance")
+        ax.set(xscale="log", xlabel="distractors in the store", ylabel="recall@1", title=f"{query} · {pool_name}")
+        ax.legend(fontsize=7)
+plt.show()
+
+table = runs.groupby(["gate", "keys", "pool", "query", "distractors"])[["recall1", "recall5", "mrr"]].mean().round(3)
+table["chance@1"] = (1 / (table.index.get_level_values("distractors") + 1)).round(4)
+table
+
+# %%
+for (gate_name, retriever, pool_name, query, n), sub in runs.groupby(["gate", "keys", "pool", "query", "distractors"]):
+    for score in ("recall1", "recall5", "mrr"):
+        name = f"{gate_name}_{retriever}_{pool_name}_{query}_{n}_{score}"
+        ch.metric(name, sub.sort_values("seed")[score].tolist())
+
+# %% [markdown]
+# ## When does the read rule fire?
+#
+# The seed retrieves during generation when the mean entropy of the last 10 generated tokens
+# exceeds the threshold (then a 10-step cooldown), sampling at temperature 0.9, top-k 50. Here:
+# `gen_tokens` tokens generated after needle questions and after Shakespeare openings
+# (`gen_prompts` of each per seed), with the calibrated threshold; the rate is firings per
+# generated token.
+
+# %%
+trig = []
+for seed in ch.seeds:
+    ns = needles.make_needles(ch["gen_prompts"], seed + 1000)
+    starts = np.random.default_rng(seed).choice(len(pool), ch["gen_prompts"], replace=False)
+    prompts = [("needle question", n.question) for n in ns] + [
+        ("Shakespeare opening", " ".join(pool[i].split()[:20])) for i in starts
+    ]
+    threshold = gates.set_index("seed").threshold_bits[seed]
+    for j, (kind, text) in enumerate(prompts):
+        h = entropy.generation_entropies(backbone, tok.encode(text), ch["gen_tokens"], seed=seed * 1000 + j)
+        fired = entropy.trigger_steps(h, threshold=threshold)
+        trig.append({"seed": seed, "prompt": kind, "fires_per_token": len(fired) / len(h), "mean_bits": np.mean(h)})
+trig = pd.DataFrame(trig)
+per_seed = trig.groupby(["prompt", "seed"]).mean().reset_index()
+for kind, sub in per_seed.groupby("prompt"):
+    ch.metric(f"trigger_rate_{kind.split()[0].lower()}", sub.fires_per_token.tolist())
+    ch.metric(f"generation_bits_{kind.split()[0].lower()}", sub.mean_bits.tolist())
+per_seed.groupby("prompt")[["fires_per_token", "mean_bits"]].mean().round(3)
+
+# %% [markdown]
+# ## Verdict
+
+# %%
+seed_setting = (runs["gate"] == "seed_4bits") & (runs["keys"] == "backbone") & (runs["pool"] == "shakespeare")
+seed_setting &= runs["query"] == "question"
+seed_cond = runs[seed_setting & (runs.distractors == 20)].sort_values("seed")
+if seed_cond.empty:
+    raise ValueError("the verdict needs 20 in `distractors` (the seed's setting)")
+effects = (seed_cond.recall5 - 0.8).tolist()
+v = stats.verdict(effects)
+r5 = ch.metrics["seed_4bits_backbone_shakespeare_question_20_recall5"]
+mrr = ch.metrics["seed_4bits_backbone_shakespeare_question_20_mrr"]
+para = ch.metrics["seed_4bits_backbone_needles_paraphrase_20_recall1"]
+gated = ch.metrics["calibrated_backbone_shakespeare_question_20_recall5"]
+ch.claim(
+    "hrs.egr_niah",
+    verdict=v,
+    seed_says="5/5 needles in the top 5 among 20 distractors, mean rank 1.2 (hand-written needles, GPT-2 block-4 keys)",
+    we_measured=(
+        f"recall@5 {stats.fmt(r5)}, MRR {stats.fmt(mrr)} over {ch['n_needles']} generated needles x "
+        f"{len(ch.seeds)} seeds (seed's 4-bit gate, 20 Shakespeare distractors, question naming the needle); "
+        f"paraphrase among 20 other needles: recall@1 {stats.fmt(para)}; "
+        f"with a gate that selects (p{ch['gate_percentile']}): recall@5 {stats.fmt(gated)}"
+    ),
+    rule="effect = recall@5 - 0.8 per seed; SUPPORTED if every seed and the 95% CI > 0, REFUTED if all < 0",
+    evidence=[
+        "seed_4bits_backbone_shakespeare_question_20_recall5",
+        "seed_4bits_backbone_shakespeare_question_20_mrr",
+        "seed_4bits_backbone_needles_paraphrase_20_recall1",
+        "calibrated_backbone_shakespeare_question_20_recall5",
+        "gate_needles_stored",
+    ],
+)
+print(f"hrs.egr_niah: {v}   recall@5 per seed {[round(x, 3) for x in seed_cond.recall5]}")
+
+# %% [markdown]
+# ## Answer
+#
+# The table below is computed from this run. Read it with the controls: if TF-IDF or the
+# untrained model match the trained backbone, the "retrieval" is string matching on the invented
+# name, not memory of meaning; the paraphrase rows and the other-needle pool are where that
+# difference shows.
+
+
+# %%
+def row(gate_name, keys, pool_name, query, n):
+    m = ch.metrics.get(f"{gate_name}_{keys}_{pool_name}_{query}_{n}_recall1")
+    return stats.fmt(m) if m else "–"
+
+
+answer = pd.DataFrame(
+    [
+        {
+            "condition": f"{g} gate · {q} · {p} · {n} distractors",
+            "chance@1": f"{1 / (n + 1):.3f}",
+            **{f"recall@1 {k}": row(g, k, p, q, n) for k in ("backbone", "random_init", "tfidf")},
+        }
+        for g in ("seed_4bits", "calibrated")
+        for q in niah.QUERIES
+        for p in niah.POOLS
+        for n in ch["distractors"]
+        if f"{g}_backbone_{p}_{q}_{n}_recall1" in ch.metrics
+    ]
+)
+print(f"hrs.egr_niah: {v} (rule: recall@5 >= 0.8 on every seed beyond the CI)")
+answer
+
+# %%
+ch.publish()
