@@ -13,7 +13,9 @@ scale and bias; ``distance_scores`` and ``dot_bias_scores`` give the two score m
 differ by the row constant −||q_i||²/τ.
 
 No RoPE (HRS used learned absolute position embeddings); the state is the KV cache, so any
-split of a sequence, with the state carried, gives the one-pass outputs.
+split of a sequence, with the state carried, gives the one-pass outputs. ``ScaledDotAttention``
+is the control arm: plain dot-product scores q·k · scale with no key bias (scale 1/√D_h is the
+usual attention; scale 2/τ isolates the exp kernel's temperature from its key-norm bias).
 """
 
 from __future__ import annotations
@@ -59,3 +61,37 @@ class ExpKernelAttention(CausalSelfAttention):
             return torch.softmax(scores, dim=-1) @ v
         bias = (-k.pow(2).sum(-1) / self.tau).unsqueeze(-2).masked_fill(~mask, -torch.inf)
         return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=2.0 / self.tau)
+
+
+class ScaledDotAttention(CausalSelfAttention):
+    """Causal dot-product attention, scores ``scale · q_i·k_j`` (default 1/√D_h), no RoPE."""
+
+    def __init__(self, d_model: int, n_heads: int, scale: float | None = None) -> None:
+        super().__init__(d_model, n_heads, rope_base=None)
+        scale = (d_model // n_heads) ** -0.5 if scale is None else scale
+        if scale <= 0:
+            raise ValueError(f"scale must be > 0, got {scale}")
+        self.scale = float(scale)
+
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale)
+
+
+KERNEL_ARMS = ("dot", "exp", "exp_distance", "dot_soft")
+
+
+def kernel_arm(arm: str, d_model: int, n_heads: int) -> CausalSelfAttention:
+    """One arm of the exponential-kernel experiment (digest hrs.md §9 D), all without RoPE:
+    ``dot`` q·k/√D_h; ``exp`` −||q−k||²/τ computed as (2 q·k − ||k||²)/τ; ``exp_distance`` the
+    same scores from explicit distances (slow; for the equivalence check); ``dot_soft`` 2 q·k/τ,
+    the exp kernel's temperature without its key-norm bias. τ = D_h."""
+    tau = d_model // n_heads
+    if arm == "dot":
+        return ScaledDotAttention(d_model, n_heads)
+    if arm == "exp":
+        return ExpKernelAttention(d_model, n_heads, impl="dot_bias")
+    if arm == "exp_distance":
+        return ExpKernelAttention(d_model, n_heads, impl="distance")
+    if arm == "dot_soft":
+        return ScaledDotAttention(d_model, n_heads, scale=2.0 / tau)
+    raise ValueError(f"unknown arm {arm!r}; arms: {', '.join(KERNEL_ARMS)}")

@@ -95,7 +95,8 @@ class Decoder(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def forward(self, idx: torch.Tensor, state: list | None = None) -> tuple[torch.Tensor, list]:
+    def hidden(self, idx: torch.Tensor, state: list | None = None) -> tuple[torch.Tensor, list]:
+        """The final hidden states (after ``ln_f``) ``[B, T, d_model]`` and the new state."""
         if idx.dim() != 2:
             raise ValueError(f"idx must be [batch, time] token ids, got shape {tuple(idx.shape)}")
         state = state if state is not None else [None] * len(self.blocks)
@@ -104,7 +105,11 @@ class Decoder(nn.Module):
         for block, s in zip(self.blocks, state, strict=True):
             x, s = block(x, s)
             new_state.append(s)
-        return self.ln_f(x) @ self.embed.weight.T, new_state
+        return self.ln_f(x), new_state
+
+    def forward(self, idx: torch.Tensor, state: list | None = None) -> tuple[torch.Tensor, list]:
+        h, new_state = self.hidden(idx, state)
+        return h @ self.embed.weight.T, new_state
 
 
 def attention_decoder(cfg: DecoderConfig) -> Decoder:
