@@ -1,0 +1,76 @@
+"""Checks around the memory comparison: the leakage probe, the overhead, the equivalence rule.
+
+- ``future_leak``: replace the token at t + 1 by another one and measure
+  ``max |logits_{≤t}(edited) − logits_{≤t}(original)|``; a causal model gives exactly 0 (the
+  digest's §6.2 per-position probe). Every t is probed, so any position reading ahead shows.
+- ``overhead``: forward throughput (tokens/s, wall clock) and the bytes of state a model
+  carries after reading a sequence (``memnb.zoo.state_bytes``).
+- ``equivalence_verdict``: the rule for a claim of *no* effect ("little or no gain"):
+  SUPPORTED when every seed's effect and the whole 95% CI lie inside ``(−margin, margin)``,
+  REFUTED when every seed and the whole CI lie beyond ``+margin`` (a real gain), otherwise
+  INCONCLUSIVE. It is CONVENTIONS' rule with the claim "|effect| < margin".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from memnb import stats, zoo
+
+
+@torch.no_grad()
+def future_leak(
+    model: nn.Module, inputs: torch.Tensor, vocab_size: int, positions: Sequence[int] | None = None
+) -> float:
+    """max over probed t of ``max |Δ logits at positions ≤ t|`` when token t + 1 is changed to
+    ``(token + 1) mod vocab_size``; ``positions`` defaults to every t in ``[0, T − 2]``."""
+    if inputs.dim() != 2 or inputs.size(1) < 2:
+        raise ValueError(f"inputs must be [batch, time >= 2] token ids, got shape {tuple(inputs.shape)}")
+    was_training = model.training
+    model.eval()
+    base = model(inputs, None)[0]
+    worst = 0.0
+    for t in positions if positions is not None else range(inputs.size(1) - 1):
+        edited = inputs.clone()
+        edited[:, t + 1] = (edited[:, t + 1] + 1) % vocab_size
+        diff = (model(edited, None)[0][:, : t + 1] - base[:, : t + 1]).abs().max().item()
+        worst = max(worst, diff)
+    model.train(was_training)
+    return worst
+
+
+@torch.no_grad()
+def overhead(model: nn.Module, inputs: torch.Tensor, *, repeats: int = 5) -> dict[str, float]:
+    """``{"tokens_per_s": forward tokens per second (median of ``repeats`` timed calls after
+    one warm-up), "state_bytes": bytes of every state tensor after the pass}``."""
+    was_training = model.training
+    model.eval()
+    _, state = model(inputs, None)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model(inputs, None)
+        times.append(time.perf_counter() - t0)
+    model.train(was_training)
+    return {"tokens_per_s": inputs.numel() / float(np.median(times)), "state_bytes": zoo.state_bytes(state)}
+
+
+def equivalence_verdict(effects: Sequence[float], *, margin: float) -> str:
+    """Verdict for "the effect is negligible (|effect| < margin)" from one effect per seed."""
+    if margin <= 0:
+        raise ValueError(f"margin must be > 0 for an equivalence rule, got {margin}")
+    s = stats.summarize(effects)
+    if s["ci95"] is None:
+        return "INCONCLUSIVE"
+    lo, hi = s["ci95"]
+    e = np.asarray(effects, dtype=float)
+    if np.all(np.abs(e) < margin) and -margin < lo and hi < margin:
+        return "SUPPORTED"
+    if np.all(e > margin) and lo > margin:
+        return "REFUTED"
+    return "INCONCLUSIVE"

@@ -1,0 +1,124 @@
+"""The arms of the memory-architectures comparison (our reconstruction; digest
+research/relsm_memarch.md §4: the seed's code is not available, only its README).
+
+The seed's memory model "wraps the baseline and adds an external key-value store": during the
+forward pass it writes token representations to memory and retrieves past states for later
+tokens by nearest-key matching with the attention query. Here the baseline is
+``memnb.models.Decoder`` with full causal attention (RoPE) in every block, and the memory arm is
+the same decoder whose blocks from ``memory_from`` on mix with attention **plus** the memory
+(``memnb.layers.kv_memory``) reading the same normalised input:
+
+    y_s = Attn(x)_s + sigmoid(w_g·x_s + b_g) · W_o Σ_{t ∈ J_s} softmax(q_s·k_t/√d) v_t,
+    J_s = top-k of the slots t visible to s.
+
+Arms (``ARMS``):
+
+- ``baseline``: attention only. Its MLPs are widened (``mlp_ratio + 1``) so that it has the
+  memory arm's parameter count to within a few dozen parameters at any width: the memory adds
+  4·d² + d + 1 to one block, one extra MLP unit width adds 2·d² + d per block, and the default
+  ``n_layers=2`` with ``memory_from=1`` matches them (``parameter_gap`` reports the rest).
+- ``kv_memory``: the corrected memory: slot t is visible to s iff 1 ≤ s − t ≤ capacity, so no
+  token reads itself or its future.
+- ``write_then_read``: the README read literally ("writes ... during forward passes, then
+  retrieves"): the whole sequence is written first, then every position queries the full
+  buffer, its own slot and all later ones included (digest §6.2, bugs 1 and 2). It is the
+  seed's likely failure, built to show what the leak does to the numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+
+from memnb.layers.attention import CausalSelfAttention
+from memnb.layers.kv_memory import KVMemory, KVMemoryState, topk_retrieve
+from memnb.models.decoder import Decoder, DecoderConfig
+
+ARMS = ("baseline", "kv_memory", "write_then_read")
+
+
+class WriteThenReadKVMemory(KVMemory):
+    """``KVMemory`` whose queries see every slot in the buffer after the segment is written:
+    the read at position s uses ``J_s`` = top-k over slots ``t ≤ start + T − 1``, so ``t ≥ s``
+    (itself and the future) included. Not causal; kept only to measure the leak."""
+
+    def lookup(
+        self, x: torch.Tensor, state: KVMemoryState | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, KVMemoryState]:
+        T = x.size(1)
+        start = 0 if state is None else state.pos
+        keys, values = self.k_proj(x), self.v_proj(x)
+        if state is not None:
+            keys = torch.cat((state.keys, keys), dim=1)
+            values = torch.cat((state.values, values), dim=1)
+        S = keys.size(1)
+        k_pos = torch.arange(start + T - S, start + T, device=x.device)
+        # every query reads as if it stood after the last written slot: the whole buffer is visible
+        q_pos = torch.full((T,), start + T, device=x.device)
+        r, idx, w = topk_retrieve(self.q_proj(x), keys, values, q_pos, k_pos, self.capacity, self.top_k)
+        keep = max(S - self.capacity, 0)
+        return r, k_pos[idx], w, KVMemoryState(keys[:, keep:], values[:, keep:], start + T)
+
+
+class AttentionWithMemory(nn.Module):
+    """``y = Attn(x) + KVMemory(x)``; the state is the pair (attention KV cache, memory state)."""
+
+    def __init__(self, d_model: int, n_heads: int, memory: KVMemory) -> None:
+        super().__init__()
+        self.attn = CausalSelfAttention(d_model, n_heads)
+        self.memory = memory
+
+    def forward(self, x: torch.Tensor, state: tuple | None = None) -> tuple[torch.Tensor, tuple]:
+        attn_state, mem_state = (None, None) if state is None else state
+        y, attn_state = self.attn(x, attn_state)
+        r, mem_state = self.memory(x, mem_state)
+        return y + r, (attn_state, mem_state)
+
+
+@dataclass(frozen=True)
+class ArmConfig:
+    """The decoder shared by every arm and the memory's settings."""
+
+    d_model: int = 64
+    n_layers: int = 2
+    n_heads: int = 4
+    mlp_ratio: int = 4
+    capacity: int = 512
+    top_k: int = 4
+    memory_from: int = 1  # blocks with index >= memory_from carry the memory
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.memory_from < self.n_layers:
+            raise ValueError(f"memory_from must name a block in [0, n_layers={self.n_layers}), got {self.memory_from}")
+        if self.capacity < 1 or not 1 <= self.top_k <= self.capacity:
+            raise ValueError(f"need capacity >= 1 and 1 <= top_k <= capacity, got {self.capacity}, {self.top_k}")
+
+
+def build_model(arm: str, vocab_size: int, cfg: ArmConfig) -> Decoder:
+    """A fresh ``Decoder`` for ``arm`` (see the module doc). Initialisation follows the decoder's
+    (N(0, 0.02), residual output projections scaled by 1/√(2·n_layers)) in every arm."""
+    if arm not in ARMS:
+        raise ValueError(f"unknown arm {arm!r}; choose one of {ARMS}")
+    mlp_ratio = cfg.mlp_ratio + 1 if arm == "baseline" else cfg.mlp_ratio
+    dcfg = DecoderConfig(vocab_size, cfg.d_model, cfg.n_layers, cfg.n_heads, mlp_ratio)
+    memory_cls = WriteThenReadKVMemory if arm == "write_then_read" else KVMemory
+
+    def mixer(c: DecoderConfig, i: int) -> nn.Module:
+        if arm == "baseline" or i < cfg.memory_from:
+            return CausalSelfAttention(c.d_model, c.n_heads)
+        return AttentionWithMemory(c.d_model, c.n_heads, memory_cls(c.d_model, cfg.capacity, cfg.top_k))
+
+    model = Decoder(dcfg, mixer)
+    # the decoder scales "mixer.out_proj.weight"; the composite's projections sit one level deeper
+    for name, p in model.named_parameters():
+        if name.endswith(("mixer.attn.out_proj.weight", "mixer.memory.out_proj.weight")):
+            nn.init.normal_(p, 0.0, 0.02 / (2 * cfg.n_layers) ** 0.5)
+    return model
+
+
+def parameter_gap(vocab_size: int, cfg: ArmConfig) -> int:
+    """Parameters of the memory arm minus the baseline's (small by construction)."""
+    memory, baseline = (build_model(arm, vocab_size, cfg).num_params() for arm in ("kv_memory", "baseline"))
+    return memory - baseline
