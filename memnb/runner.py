@@ -181,9 +181,10 @@ def run_chapter(
     work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=ROOT / "runs"))
     staging = work / "results.json"
     executed = work / f"{name}.ipynb"
-    saved_env = {k: os.environ.get(k) for k in ("MEMNB_RESULTS_STAGING", "MEMNB_PROGRESS")}
+    saved_env = {k: os.environ.get(k) for k in ("MEMNB_RESULTS_STAGING", "MEMNB_PROGRESS", "OMP_WAIT_POLICY")}
     os.environ["MEMNB_RESULTS_STAGING"] = str(staging)
     os.environ["MEMNB_PROGRESS"] = "0"  # no tqdm bars in the published pages
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # kernels are new processes: idle threads sleep
     t0 = time.perf_counter()
     try:
         papermill.execute_notebook(

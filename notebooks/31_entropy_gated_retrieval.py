@@ -140,9 +140,9 @@ runs, ent_rows, gate_rows = [], [], []
 for seed in tqdm(ch.seeds, desc="seeds", disable=not progress_enabled()):
     seed_everything(seed)
     ns = needles.make_needles(n_total, seed)
-    keys_bb, ent = niah.model_keys(backbone, tok, ns, pool, layer=layer)
-    keys_rand, _ = niah.model_keys(random_lm, tok, ns, pool, layer=layer)
-    keys = {"backbone": keys_bb, "random_init": keys_rand, "tfidf": niah.tfidf_keys(ns, pool)}
+    sims_bb, ent = niah.model_sims(backbone, tok, ns, pool, layer=layer)
+    sims_rand, _ = niah.model_sims(random_lm, tok, ns, pool, layer=layer)
+    sims = {"backbone": sims_bb, "random_init": sims_rand, "tfidf": niah.tfidf_sims(ns, pool)}
     threshold = float(np.percentile(ent["pool"], ch["gate_percentile"]))
     gates_used = {"seed_4bits": 4.0, "calibrated": threshold}
     stored_by = {g: {k: engram_store.gate(v, t) for k, v in ent.items()} for g, t in gates_used.items()}
@@ -158,7 +158,7 @@ for seed in tqdm(ch.seeds, desc="seeds", disable=not progress_enabled()):
     )
     ent_rows += [{"seed": seed, "text": "needle", "bits": h} for h in ent["needles"]]
     ent_rows += [{"seed": seed, "text": "Shakespeare passage", "bits": h} for h in ent["pool"]]
-    for (gate_name, stored), (retriever, k) in itertools.product(stored_by.items(), keys.items()):
+    for (gate_name, stored), (retriever, k) in itertools.product(stored_by.items(), sims.items()):
         for pool_name, n, query in itertools.product(niah.POOLS, ch["distractors"], niah.QUERIES):
             if n > (len(pool) if pool_name == "shakespeare" else n_total - 1):
                 continue

@@ -45,10 +45,16 @@ def test_encode_is_padding_invariant_and_unit_norm():
         engram_store.encode(model, [short], layer=3)
 
 
-def test_cosine_rank_counts_ties_against_the_target():
-    keys = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
-    assert engram_store.cosine_ranks(np.array([0.0, 1.0]), keys, 1) == 1
-    assert engram_store.cosine_ranks(np.array([1.0, 0.0]), keys, 0) == 2
+def test_rank_counts_ties_against_the_needle():
+    docs = np.array([[1.0, 0.0], [0.0, 1.0]])
+    pool = np.array([[1.0, 0.0], [0.6, 0.8]])
+    sims = niah.similarities(docs, pool, {"question": docs, "paraphrase": docs})
+    stored = {"needles": np.ones(2, bool), "pool": np.ones(2, bool)}
+    kw = dict(pool="shakespeare", n_distractors=2, query="question", n_needles=2, seed=0)
+    # needle 0 ties with pool passage 0 (rank 2); needle 1 (cos 1) beats 0.8 and 0 (rank 1)
+    assert niah.needle_ranks(sims, stored, **kw).tolist() == [2, 1]
+    stored["pool"][0] = False  # a passage the gate refused cannot compete
+    assert niah.needle_ranks(sims, stored, **kw).tolist() == [1, 1]
 
 
 def test_needles_are_distinct_and_paraphrases_never_name_them():
@@ -66,7 +72,7 @@ def test_tfidf_finds_named_needles_and_the_gate_decides_what_can_be_found():
     ns = needles.make_needles(30, seed=0)
     pool = niah.passages(["word " * 400 + "other " * 400], words=20)
     assert len(pool) == 40 and all(len(p.split()) == 20 for p in pool)
-    keys = niah.tfidf_keys(ns, pool)
+    keys = niah.tfidf_sims(ns, pool)
     stored = {"needles": np.ones(30, bool), "pool": np.ones(40, bool)}
     kw = dict(n_distractors=20, n_needles=30, seed=0)
     named = niah.scores(niah.needle_ranks(keys, stored, pool="needles", query="question", **kw))

@@ -8,7 +8,8 @@ hidden states after block ``layer`` (seed: block 4 of GPT-2's 12),
 and its write score is the mean predictive entropy of the segment (``entropy.entropy_bits``).
 The write gate stores a segment iff its mean entropy exceeds a threshold. The seed used 4.0 bits
 for GPT-2's 50k vocabulary, which stored ~90% of segments; the book calibrates the threshold as
-a percentile of held-out segment entropies instead. Search is brute-force cosine similarity.
+a percentile of held-out segment entropies instead. Search is brute-force cosine similarity
+(``niah.similarities``).
 """
 
 from __future__ import annotations
@@ -61,10 +62,3 @@ def encode(model: nn.Module, token_lists: list[list[int]], *, layer: int, batch_
 def gate(entropy: np.ndarray, threshold: float) -> np.ndarray:
     """The write gate: which segments are stored (mean entropy > threshold, bits)."""
     return np.asarray(entropy) > threshold
-
-
-def cosine_ranks(query: np.ndarray, keys: np.ndarray, target: int) -> int:
-    """1-based rank of row ``target`` of unit-norm ``keys`` by cosine similarity to ``query``
-    (ties count against the target: a rank is never better than the evidence)."""
-    sims = keys @ query
-    return int((sims >= sims[target]).sum())

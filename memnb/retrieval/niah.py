@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch.nn as nn
 
-from memnb.retrieval.engram_store import cosine_ranks, encode
+from memnb.retrieval.engram_store import encode
 from memnb.retrieval.needles import Needle
 
 QUERIES = ("question", "paraphrase")
@@ -27,13 +27,21 @@ POOLS = ("shakespeare", "needles")
 
 
 @dataclass
-class Keys:
-    """Unit-norm keys of one key function: needle texts, their two queries, and the passage pool."""
+class Sims:
+    """Cosine similarities of one key function, for one query type: every needle's query against
+    every needle text ``[M, M]`` and against every pool passage ``[M, P]``."""
 
     needles: np.ndarray
-    question: np.ndarray
-    paraphrase: np.ndarray
     pool: np.ndarray
+
+
+def similarities(docs: np.ndarray, pool: np.ndarray, queries: dict[str, np.ndarray]) -> dict[str, Sims]:
+    """``Sims`` per query type from unit-norm keys (dense arrays or scipy sparse matrices)."""
+
+    def dense(x):
+        return np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float64)
+
+    return {q: Sims(dense(k @ docs.T), dense(k @ pool.T)) for q, k in queries.items()}
 
 
 def passages(texts: list[str], words: int) -> list[str]:
@@ -47,39 +55,37 @@ def passages(texts: list[str], words: int) -> list[str]:
     return out
 
 
-def model_keys(model: nn.Module, tok, needles: list[Needle], pool: list[str], *, layer: int) -> tuple[Keys, dict]:
-    """Keys from a ``transformers`` LM, and the mean entropies (bits) of needles and pool."""
+def model_sims(model: nn.Module, tok, needles: list[Needle], pool: list[str], *, layer: int) -> tuple[dict, dict]:
+    """``Sims`` per query type from a ``transformers`` LM's keys, and the mean entropies (bits)
+    of the needle texts and the pool passages."""
 
     def enc(texts: list[str]):
         return encode(model, tok.encode_batch(texts), layer=layer)
 
-    docs, q, p, pl = (
-        enc(t)
-        for t in ([n.text for n in needles], [n.question for n in needles], [n.paraphrase for n in needles], pool)
-    )
-    return Keys(docs.keys, q.keys, p.keys, pl.keys), {"needles": docs.entropy, "pool": pl.entropy}
+    docs, pl = enc([n.text for n in needles]), enc(pool)
+    queries = {
+        "question": enc([n.question for n in needles]).keys,
+        "paraphrase": enc([n.paraphrase for n in needles]).keys,
+    }
+    return similarities(docs.keys, pl.keys, queries), {"needles": docs.entropy, "pool": pl.entropy}
 
 
-def tfidf_keys(needles: list[Needle], pool: list[str]) -> Keys:
-    """Character 3-5-gram TF-IDF vectors (L2-normalised), fitted on the documents."""
+def tfidf_sims(needles: list[Needle], pool: list[str]) -> dict[str, Sims]:
+    """``Sims`` per query type from character 3-5-gram TF-IDF vectors (L2-normalised, sparse),
+    fitted on the documents."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
     vec.fit([n.text for n in needles] + pool)
-
-    def dense(texts: list[str]) -> np.ndarray:
-        return vec.transform(texts).toarray()
-
-    return Keys(
-        dense([n.text for n in needles]),
-        dense([n.question for n in needles]),
-        dense([n.paraphrase for n in needles]),
-        dense(pool),
-    )
+    queries = {
+        "question": vec.transform([n.question for n in needles]),
+        "paraphrase": vec.transform([n.paraphrase for n in needles]),
+    }
+    return similarities(vec.transform([n.text for n in needles]), vec.transform(pool), queries)
 
 
 def needle_ranks(
-    keys: Keys,
+    sims: dict[str, Sims],
     stored: dict[str, np.ndarray],
     *,
     pool: str,
@@ -91,26 +97,27 @@ def needle_ranks(
     """Rank (1 = first) of each of the first ``n_needles`` needles in its own store; 0 = not stored.
 
     ``stored`` holds the gate's decisions for ``"needles"`` and ``"pool"``. Distractors are drawn
-    without replacement by ``seed`` (for the ``needles`` pool: from the other needles)."""
+    without replacement by ``seed`` (for the ``needles`` pool: from the other needles); a rank
+    counts ties against the needle."""
     if pool not in POOLS or query not in QUERIES:
         raise ValueError(f"pool must be one of {POOLS} and query one of {QUERIES}, got {pool!r}, {query!r}")
-    cand_keys, cand_stored = (keys.pool, stored["pool"]) if pool == "shakespeare" else (keys.needles, stored["needles"])
-    available = len(cand_keys) - (pool == "needles")
-    if n_distractors > available or n_needles > len(keys.needles):
+    s = sims[query]
+    cand, cand_stored = (s.pool, stored["pool"]) if pool == "shakespeare" else (s.needles, stored["needles"])
+    available = cand.shape[1] - (pool == "needles")
+    if n_distractors > available or n_needles > s.needles.shape[0]:
         raise ValueError(
-            f"{pool} pool has {available} distractors and {len(keys.needles)} needles; "
+            f"{pool} pool has {available} distractors and {s.needles.shape[0]} needles; "
             f"asked for {n_distractors} distractors and {n_needles} needles"
         )
     rng = np.random.default_rng(seed)
-    q_keys = getattr(keys, query)
     ranks = np.zeros(n_needles, dtype=int)
     for i in range(n_needles):
         if not stored["needles"][i]:
             continue
-        choices = np.arange(len(cand_keys)) if pool == "shakespeare" else np.delete(np.arange(len(cand_keys)), i)
+        choices = np.arange(cand.shape[1]) if pool == "shakespeare" else np.delete(np.arange(cand.shape[1]), i)
         pick = rng.choice(choices, n_distractors, replace=False)
         pick = pick[cand_stored[pick]]
-        ranks[i] = cosine_ranks(q_keys[i], np.vstack([keys.needles[i : i + 1], cand_keys[pick]]), 0)
+        ranks[i] = 1 + int((cand[i, pick] >= s.needles[i, i]).sum())
     return ranks
 
 
