@@ -1,0 +1,84 @@
+"""Run the ladder: every arm x seed trained through the curriculum, audited and evaluated.
+
+For each (variant, seed): ``seed_everything(seed)``, build the arm (``variants.build``), train
+it on the seed's curriculum (``curriculum.train_arm``; the same batches for every arm of a
+seed), then on a fixed probe batch measure the future leak (``audit.future_leak``), the
+gradient reaching the halting head, and the FLOPs of one training step, and run the shared
+evaluation suite (``evaluate.evaluate_model``). Results come back as tidy tables with one row
+per (variant, seed[, condition]).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+
+from memnb.relsm import audit
+from memnb.relsm.curriculum import SplitCurriculum, train_arm
+from memnb.relsm.evaluate import Suite, evaluate_model
+from memnb.relsm.variants import CAUSAL, LadderConfig, build
+from memnb.seeding import seed_everything
+from memnb.train import progress_enabled
+
+
+@dataclass
+class LadderResults:
+    arms: pd.DataFrame  # one row per (variant, seed): size, cost, audits, perplexities
+    tasks: pd.DataFrame  # one row per (variant, seed, condition)
+    ponder: pd.DataFrame  # halting arms: iterations per (variant, seed, task, size)
+    history: pd.DataFrame  # training loss per step
+
+
+def run_ladder(
+    variants: Sequence[str],
+    seeds: Sequence[int],
+    cfg: LadderConfig,
+    curriculum: Callable[[int], SplitCurriculum],
+    suite: Suite,
+    probe: tuple[torch.Tensor, torch.Tensor],
+    *,
+    lr: float,
+    threads: int = 1,
+) -> LadderResults:
+    """Train and evaluate every arm on every seed (``curriculum(seed)`` gives a seed's data)."""
+    arms, tasks, ponder, history = [], [], [], []
+    x, y = probe
+    t_probe = x.size(1) // 2
+    for seed in seeds:
+        for variant in variants:
+            seed_everything(seed, threads=threads)
+            model = build(variant, cfg)
+            hist, seconds = train_arm(model, curriculum(seed), lr=lr, desc=f"{variant} s{seed}")
+            flops = audit.train_step_flops(model, x, y)
+            grad = audit.halting_gradient(model, x, y) if hasattr(model.head, "halt") else float("nan")
+            out = evaluate_model(model, suite)
+            key = {"variant": variant, "seed": seed}
+            arms.append(
+                {
+                    **key,
+                    "causal_by_design": CAUSAL[variant],
+                    "params": model.num_params(),
+                    "train_s": seconds,
+                    "steps": len(hist),
+                    "flops_per_step": flops,
+                    "future_leak": audit.future_leak(model, x, t_probe),
+                    "halting_grad": float("nan") if grad is None else grad,
+                    "halting_grad_is_none": grad is None,
+                    **out["text"],
+                }
+            )
+            tasks.append(out["tasks"].assign(**key))
+            if len(out["ponder"]):
+                ponder.append(out["ponder"].assign(**key))
+            history.append(pd.DataFrame(hist).assign(**key))
+            if progress_enabled():
+                print(f"{variant:12s} seed {seed}: {seconds:6.1f}s", flush=True)
+    return LadderResults(
+        pd.DataFrame(arms),
+        pd.concat(tasks, ignore_index=True),
+        pd.concat(ponder, ignore_index=True) if ponder else pd.DataFrame(),
+        pd.concat(history, ignore_index=True),
+    )
