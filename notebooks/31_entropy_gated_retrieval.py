@@ -127,7 +127,9 @@ pool_all = niah.passages(held_out, ch["passage_words"])
 pool = [pool_all[i] for i in np.random.default_rng(0).permutation(len(pool_all))[: ch["pool_size"]]]
 print(f"{len(pool_all)} held-out passages of {ch['passage_words']} words; pool of {len(pool)} (fixed, seed 0)")
 print(f"keys: hidden state after block {layer} of {backbone.config.n_layer}")
-n_total = max(ch["n_needles"], min(max(ch["distractors"]), needles.MAX_NEEDLES - 1) + 1)
+needle_sizes = [n for n in ch["distractors"] if n < needles.MAX_NEEDLES]  # other-needle pools
+n_total = max(ch["n_needles"], max(needle_sizes, default=0) + 1)
+print(f"{n_total} needles per seed; other-needle distractor pools: {needle_sizes}")
 
 # %% [markdown]
 # ## Entropy: what the gate sees
@@ -136,12 +138,15 @@ n_total = max(ch["n_needles"], min(max(ch["distractors"]), needles.MAX_NEEDLES -
 # calibrated threshold; the dotted line is the seed's 4.0 bits.
 
 # %%
+pool_ids = tok.encode_batch(pool)
+lms = {"backbone": backbone, "random_init": random_lm}
+pool_enc = {name: engram_store.encode(m, pool_ids, layer=layer) for name, m in lms.items()}
 runs, ent_rows, gate_rows = [], [], []
 for seed in tqdm(ch.seeds, desc="seeds", disable=not progress_enabled()):
     seed_everything(seed)
     ns = needles.make_needles(n_total, seed)
-    sims_bb, ent = niah.model_sims(backbone, tok, ns, pool, layer=layer)
-    sims_rand, _ = niah.model_sims(random_lm, tok, ns, pool, layer=layer)
+    sims_bb, ent = niah.model_sims(backbone, tok, ns, pool_enc["backbone"], layer=layer)
+    sims_rand, _ = niah.model_sims(random_lm, tok, ns, pool_enc["random_init"], layer=layer)
     sims = {"backbone": sims_bb, "random_init": sims_rand, "tfidf": niah.tfidf_sims(ns, pool)}
     threshold = float(np.percentile(ent["pool"], ch["gate_percentile"]))
     gates_used = {"seed_4bits": 4.0, "calibrated": threshold}

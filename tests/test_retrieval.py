@@ -64,7 +64,8 @@ def test_needles_are_distinct_and_paraphrases_never_name_them():
         assert n.name in n.question and n.name in n.text and all(a in n.text for a in n.answer)
         invented = {n.name, *n.answer[0].split()}
         assert not any(w in n.paraphrase for w in invented)
-    with pytest.raises(ValueError, match="n must be in 1..900"):
+    assert len({n.name for n in needles.make_needles(needles.MAX_NEEDLES, seed=2)}) == needles.MAX_NEEDLES
+    with pytest.raises(ValueError, match="n must be in 1..400"):
         needles.make_needles(0, seed=0)
 
 

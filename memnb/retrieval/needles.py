@@ -24,7 +24,9 @@ SYLLABLES += ("ash", "lyn", "dre", "vos", "kel", "ith", "bar", "nu", "ost", "fen
 KINDS = ("observatory", "monastery", "shipyard", "library", "foundry", "lighthouse", "academy", "vineyard", "mill")
 COLOURS = ("red", "green", "blue", "white", "black", "golden", "silver", "grey", "yellow", "violet")
 COUNTS = ("three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
-MAX_NEEDLES = len(KINDS) * len(COLOURS) * len(COUNTS)  # distinct (kind, colour, count) triples
+# Each needle takes two distinct two-syllable names (river, founder's first name) of the 29² = 841
+# there are, and one distinct (kind, colour, count) triple of 900: 400 needles always fit.
+MAX_NEEDLES = 400
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,12 @@ class Needle:
 
 
 def _invented(rng: np.random.Generator, taken: set[str], parts: int) -> str:
-    while True:
+    for _ in range(100_000):
         word = "".join(rng.choice(SYLLABLES, parts)).capitalize()
         if word not in taken:
             taken.add(word)
             return word
+    raise RuntimeError(f"no unused {parts}-syllable name left after {len(taken)} names")
 
 
 def make_needles(n: int, seed: int) -> list[Needle]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch.nn as nn
 
-from memnb.retrieval.engram_store import encode
+from memnb.retrieval.engram_store import Encoded, encode
 from memnb.retrieval.needles import Needle
 
 QUERIES = ("question", "paraphrase")
@@ -55,19 +55,17 @@ def passages(texts: list[str], words: int) -> list[str]:
     return out
 
 
-def model_sims(model: nn.Module, tok, needles: list[Needle], pool: list[str], *, layer: int) -> tuple[dict, dict]:
-    """``Sims`` per query type from a ``transformers`` LM's keys, and the mean entropies (bits)
-    of the needle texts and the pool passages."""
+def model_sims(model: nn.Module, tok, needles: list[Needle], pool: Encoded, *, layer: int) -> tuple[dict, dict]:
+    """``Sims`` per query type from a ``transformers`` LM's keys (``pool``: the passages already
+    encoded by ``engram_store.encode`` at the same layer), and the mean entropies (bits) of the
+    needle texts and the pool passages."""
 
-    def enc(texts: list[str]):
+    def enc(texts: list[str]) -> Encoded:
         return encode(model, tok.encode_batch(texts), layer=layer)
 
-    docs, pl = enc([n.text for n in needles]), enc(pool)
-    queries = {
-        "question": enc([n.question for n in needles]).keys,
-        "paraphrase": enc([n.paraphrase for n in needles]).keys,
-    }
-    return similarities(docs.keys, pl.keys, queries), {"needles": docs.entropy, "pool": pl.entropy}
+    docs = enc([n.text for n in needles])
+    queries = {q: enc([getattr(n, q) for n in needles]).keys for q in QUERIES}
+    return similarities(docs.keys, pool.keys, queries), {"needles": docs.entropy, "pool": pool.entropy}
 
 
 def tfidf_sims(needles: list[Needle], pool: list[str]) -> dict[str, Sims]:
