@@ -48,8 +48,8 @@
 #   (length = number of content tokens): **bracket matching** (4 bracket kinds; each closing
 #   bracket is asked as `<close>` and the model must name it, so it must track the stack; chance
 #   1/4), **copying** (16 symbols, `x <sep> x`, scored on the copy; chance 1/16),
-#   **repeated elements** (did the last token occur before? yes/no, chance 1/2; in the `gpu`
-#   profile only, see the parameters), and **random tokens** (16 symbols, every next token
+#   **repeated elements** (did the last token occur before? yes/no, chance 1/2; not in the `ci`
+#   profile), and **random tokens** (16 symbols, every next token
 #   scored; nothing is predictable, so the best possible loss is $\ln 16 = 2.773$ nats).
 # - Scores are teacher-forced on the informative answer positions (every scored target but the
 #   closing `<eos>`): mean loss in nats per token and token accuracy, beside the chance level
@@ -104,7 +104,7 @@ ch = Chapter(
     defaults=dict(
         tasks={
             "ci": ["mem_brackets", "mem_copy"],
-            "cpu": ["mem_brackets", "mem_copy"],
+            "cpu": ["mem_brackets", "mem_copy", "mem_repeat"],
             "gpu": ["mem_brackets", "mem_copy", "mem_repeat"],
         },
         steps={"ci": 15, "cpu": 250, "gpu": 3000},
