@@ -76,6 +76,10 @@ class KVMemory(nn.Module):
         self.out_proj = nn.Linear(d_model, d_model, bias=False)
         self.gate = nn.Linear(d_model, 1)
 
+    def query_positions(self, start: int, T: int, device: torch.device) -> torch.Tensor:
+        """Absolute position of each query: a query reads only slots written at or before it."""
+        return torch.arange(start, start + T, device=device)
+
     def lookup(
         self, x: torch.Tensor, state: KVMemoryState | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, KVMemoryState]:
@@ -88,7 +92,7 @@ class KVMemory(nn.Module):
             keys = torch.cat((state.keys, keys), dim=1)
             values = torch.cat((state.values, values), dim=1)
         S = keys.size(1)
-        q_pos = torch.arange(start, start + T, device=x.device)
+        q_pos = self.query_positions(start, T, x.device)
         k_pos = torch.arange(start + T - S, start + T, device=x.device)
         r, idx, w = topk_retrieve(self.q_proj(x), keys, values, q_pos, k_pos, self.capacity, self.top_k)
         keep = max(S - self.capacity, 0)

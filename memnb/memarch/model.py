@@ -33,7 +33,7 @@ import torch
 import torch.nn as nn
 
 from memnb.layers.attention import CausalSelfAttention
-from memnb.layers.kv_memory import KVMemory, KVMemoryState, topk_retrieve
+from memnb.layers.kv_memory import KVMemory
 from memnb.models.decoder import Decoder, DecoderConfig
 
 ARMS = ("baseline", "kv_memory", "write_then_read")
@@ -44,22 +44,9 @@ class WriteThenReadKVMemory(KVMemory):
     the read at position s uses ``J_s`` = top-k over slots ``t ≤ start + T − 1``, so ``t ≥ s``
     (itself and the future) included. Not causal; kept only to measure the leak."""
 
-    def lookup(
-        self, x: torch.Tensor, state: KVMemoryState | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, KVMemoryState]:
-        T = x.size(1)
-        start = 0 if state is None else state.pos
-        keys, values = self.k_proj(x), self.v_proj(x)
-        if state is not None:
-            keys = torch.cat((state.keys, keys), dim=1)
-            values = torch.cat((state.values, values), dim=1)
-        S = keys.size(1)
-        k_pos = torch.arange(start + T - S, start + T, device=x.device)
+    def query_positions(self, start: int, T: int, device: torch.device) -> torch.Tensor:
         # every query reads as if it stood after the last written slot: the whole buffer is visible
-        q_pos = torch.full((T,), start + T, device=x.device)
-        r, idx, w = topk_retrieve(self.q_proj(x), keys, values, q_pos, k_pos, self.capacity, self.top_k)
-        keep = max(S - self.capacity, 0)
-        return r, k_pos[idx], w, KVMemoryState(keys[:, keep:], values[:, keep:], start + T)
+        return torch.full((T,), start + T, device=device)
 
 
 class AttentionWithMemory(nn.Module):
