@@ -29,8 +29,8 @@
 # TF-IDF with no model at all.
 #
 # The math is in `memnb/retrieval/`: `entropy.py` (entropy in bits, the read trigger),
-# `engram_store.py` (keys, the write gate, cosine rank), `needles.py` (the needle template),
-# `niah.py` (the test and its scores).
+# `engram_store.py` (keys, the write gate), `needles.py` (the needle template),
+# `niah.py` (cosine similarities, ranks and scores).
 
 # %% tags=["parameters"]
 profile = "cpu"
