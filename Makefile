@@ -12,7 +12,9 @@ export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONHASHSEED := 0
 # OpenMP threads sleep instead of spinning while they wait: on a shared 2-core machine spinning
-# threads made small torch ops 10-30x slower (measured); results do not depend on it.
+# threads made small torch ops 10-30x slower (measured); results do not depend on it. On a quiet
+# machine it costs tiny ops up to 2x (the per-token loop: 185 -> 364 ms), so the bench runs
+# without it.
 export OMP_WAIT_POLICY := PASSIVE
 
 .PHONY: venv data book chapters html test lint bench clean
@@ -58,7 +60,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check memnb tests notebooks
 
 bench: venv
-	$(PY) -m memnb bench
+	env -u OMP_WAIT_POLICY $(PY) -m memnb bench
 
 clean:
 	rm -rf _build book/_build book/chapters runs

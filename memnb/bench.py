@@ -255,6 +255,7 @@ def main(argv: list[str]) -> int:
             "device": str(device),
             "threads": CPU_THREADS if device.type == "cpu" else None,
             "loadavg_1min_before_after": [load_before, os.getloadavg()[0]],
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
         },
         "config": {"B": B, "H": H, "D": D, "dtype": "float32", "mode": "forward, inference_mode",
                    "lengths": list(lengths), "warmup": warmup, "repeats": repeats, "statistic": "median"},
