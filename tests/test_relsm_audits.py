@@ -10,14 +10,7 @@ from memnb.relsm.audit import future_leak, halting_gradient, train_step_flops
 from memnb.relsm.thoughts import ThoughtStream
 from memnb.relsm.variants import CAUSAL, VARIANTS, LadderConfig, build
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one thread is faster than two on a busy machine, and exact."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 CFG = LadderConfig(vocab_size=40, d_model=16, n_heads=2, mem_segment=4)

@@ -14,14 +14,7 @@ from memnb.relsm.evaluate import chance_level, greedy_decode, greedy_exact_match
 from memnb.relsm.variants import VARIANTS, LadderConfig, build
 from memnb.relsm.vocab import EOS_ID, PAD_ID, JointVocab
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one thread is faster than two on a busy machine, and exact."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 CHARS = ("<pad>", "<unk>", "<eos>", "a", "b")
