@@ -70,6 +70,7 @@ from memnb import plotting, stats
 from memnb.chapter import Chapter
 from memnb.data import encode_corpus, get_tokenizer
 from memnb.hrs.experiment import ARMS, Setup, mauve_by_seed, references, run_arm
+from memnb.hrs.probes import peer_check
 
 plotting.use_style()
 ch = Chapter(
@@ -138,8 +139,8 @@ pd.Series(ch.params).to_frame("value")
 # (32 identical slots, from block −2) is updated every `update_interval` steps with momentum
 # `momentum` (V18: 100 steps, 0.99 over 50 K steps). V16's engram dropout (all engrams dropped for
 # 10% of batches) is kept for the same-sequence engram; V16's reconstruction and locality losses,
-# V18's categorisation head and HRS's PEER FFN and phased learning rates are left out (a dense
-# MLP and one learning rate for all arms).
+# V18's categorisation head and HRS's phased learning rates are left out (one learning rate for
+# all arms), and every arm uses a dense MLP as its FFN, not HRS's PEER (next section).
 
 # %%
 tok = get_tokenizer("char")
@@ -160,6 +161,21 @@ pd.DataFrame(
 ).assign(
     HRS=["V17", "V16", "", "", "V18", ""],
 )
+
+# %% [markdown]
+# ### HRS's FFN: PEER, built and checked, not used by the arms
+#
+# HRS's blocks use PEER (He 2024) as their FFN: n² single-neuron experts, of which each head picks
+# its top k by product keys (`memnb/layers/peer.py` states the equation). It is the model's
+# `ffn="peer"` option. The arms below keep the dense MLP. The leak is a property of the
+# attention path, and one FFN for every arm keeps the arms comparable at this budget.
+# The cell builds PEER at this chapter's width and checks two things on held-out characters.
+# First, the product-key top-k equals the top-k over all n² experts, so the two outputs should
+# agree to float rounding. Second, a PEER model is causal.
+
+# %%
+peer_cfg = setup.model_config("none", tok.vocab_size)
+pd.Series(peer_check(peer_cfg, val_ids[: 4 * setup.seq_len].view(4, -1), seed=ch.seeds[0])).to_frame("value")
 
 # %% [markdown]
 # ## What is measured, and the verdict rules (fixed before the run)

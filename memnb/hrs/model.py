@@ -53,12 +53,14 @@ import torch.nn as nn
 from memnb.hrs.engram import EngramBuffer, WindowEngram
 from memnb.layers.attention import CausalSelfAttention, merge_heads, split_heads
 from memnb.layers.cross_attention import GatedCrossAttention
+from memnb.layers.peer import PEER, peer_for
 from memnb.layers.rope import apply_rope
 from memnb.models.decoder import MLP, Decoder, DecoderConfig
 
 INJECTIONS = ("none", "prepend", "xattn")
 SOURCES = ("self", "ema", "const")
 MODES = ("present", "absent", "shuffled", "past_windows")
+FFNS = ("mlp", "peer")
 
 
 @dataclass
@@ -78,6 +80,7 @@ class EngramConfig:
     update_interval: int = 10  # training batches per buffer update (V18: 100 of 50 K steps)
     momentum: float = 0.9  # buffer EMA momentum (V18: 0.99)
     engram_dropout: float = 0.1  # V16: drop all engrams with this probability per batch
+    ffn: str = "mlp"  # "mlp" (dense GELU MLP) or "peer" (HRS's FFN: memnb.layers.peer)
 
     def __post_init__(self) -> None:
         self.decoder = DecoderConfig(
@@ -89,6 +92,8 @@ class EngramConfig:
         )
         if self.injection not in INJECTIONS:
             raise ValueError(f"injection must be one of {INJECTIONS}, got {self.injection!r}")
+        if self.ffn not in FFNS:
+            raise ValueError(f"ffn must be one of {FFNS}, got {self.ffn!r}")
         if self.source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
         if not 0 <= self.extract_layer < self.n_layers - 1:
@@ -144,15 +149,16 @@ class MaskedGatedCrossAttention(GatedCrossAttention):
 
 
 class EngramBlock(nn.Module):
-    """Pre-LN block; with ``cross=True`` a gated cross-attention sits between SA and MLP (V18)."""
+    """Pre-LN block; with ``cross=True`` a gated cross-attention sits between SA and MLP (V18).
+    The FFN is the dense MLP or, with ``ffn="peer"``, a PEER layer (HRS V16-V18's FFN)."""
 
-    def __init__(self, cfg: DecoderConfig, cross: bool) -> None:
+    def __init__(self, cfg: DecoderConfig, cross: bool, ffn: str = "mlp") -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(cfg.d_model)
         self.attn = PrefixSelfAttention(cfg.d_model, cfg.n_heads)
         self.xattn = MaskedGatedCrossAttention(cfg.d_model, cfg.n_heads) if cross else None
         self.ln2 = nn.LayerNorm(cfg.d_model)
-        self.mlp = MLP(cfg)
+        self.mlp = MLP(cfg) if ffn == "mlp" else peer_for(cfg.d_model, cfg.mlp_ratio)
 
     def forward(
         self,
@@ -176,7 +182,7 @@ class EngramLM(nn.Module):
         dc = cfg.decoder
         self.embed = nn.Embedding(dc.vocab_size, dc.d_model)
         cross = set(cfg.inject_layers) if cfg.injection == "xattn" else set()
-        self.blocks = nn.ModuleList(EngramBlock(dc, i in cross) for i in range(dc.n_layers))
+        self.blocks = nn.ModuleList(EngramBlock(dc, i in cross, cfg.ffn) for i in range(dc.n_layers))
         self.ln_f = nn.LayerNorm(dc.d_model)
         self.encoder = self.buffer = self.const = self.type_emb = None
         if cfg.injection != "none":
@@ -196,8 +202,12 @@ class EngramLM(nn.Module):
             if p is not None:
                 nn.init.normal_(p, 0.0, 0.02)
         for block in self.blocks:
-            for w in (block.attn.out_proj.weight, block.mlp.proj.weight):
+            out = block.mlp.proj if isinstance(block.mlp, MLP) else block.mlp.w_out
+            for w in (block.attn.out_proj.weight, out.weight):
                 nn.init.normal_(w, 0.0, 0.02 / math.sqrt(2 * dc.n_layers))
+            if isinstance(block.mlp, PEER):  # HRS: expert tables u, v ~ N(0, 0.01)
+                nn.init.normal_(block.mlp.down.weight, 0.0, 0.01)
+                nn.init.normal_(block.mlp.up.weight, 0.0, 0.01)
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

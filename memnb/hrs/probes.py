@@ -13,16 +13,20 @@ token to an earlier prediction: a leak.
 σ(a), the mean entropy of the attention over memory slots (log m when uniform, which V18's m = 32
 identical slots force), and the spread of the layer's output over all tokens of all sequences,
 max_i ‖y_i − ȳ‖ / ‖ȳ‖ (0 when the layer adds the same vector to every token).
+
+**PEER check** (``peer_check``): HRS's FFN, built at a chapter's width and compared with its
+all-experts reference (``memnb.layers.peer``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 
 import torch
 
-from memnb.hrs.model import EngramLM
+from memnb.hrs.model import EngramConfig, EngramLM
 
 
 @torch.no_grad()
@@ -85,3 +89,23 @@ def cross_attention_stats(model: EngramLM, x: torch.Tensor) -> list[dict]:
             }
         )
     return rows
+
+
+@torch.no_grad()
+def peer_check(cfg: EngramConfig, x: torch.Tensor, *, seed: int) -> dict[str, float]:
+    """The PEER FFN (``ffn="peer"``) of an untrained model built from ``cfg`` with ``seed``:
+    its size, the largest relative difference between the product-key layer and the same layer
+    scored over all n² experts (``PEER.dense_reference``) on the blocks' inputs for ``x``, and
+    the causality probe of the whole model (0 when causal)."""
+    torch.manual_seed(seed)
+    model = EngramLM(dataclasses.replace(cfg, ffn="peer")).eval()
+    peer = model.blocks[0].mlp
+    h = model.blocks[0].ln2(model.embed(x))
+    fast, dense = peer(h), peer.dense_reference(h)
+    return {
+        "experts per layer": peer.n_experts,
+        "active experts per token": peer.n_heads * peer.top_k,
+        "PEER parameters per layer": sum(p.numel() for p in peer.parameters()),
+        "max relative difference, product keys vs all experts": float((fast - dense).norm() / dense.norm()),
+        "causality probe (0 = causal)": causality_probe(model, x, [x.size(1) // 2, x.size(1) - 1]),
+    }
