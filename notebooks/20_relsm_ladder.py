@@ -220,7 +220,7 @@ sizes.style.format({"vs baseline": "{:.3f}"})
 # (`memnb.relsm.ladder.run_ladder`).
 
 # %%
-res = run_ladder(VARIANTS, ch.seeds, cfg, curriculum, suite, probe, lr=ch["lr"], threads=THREADS)
+res = run_ladder(VARIANTS, ch.seeds, cfg, curriculum, suite, probe, lr=ch["lr"], threads=THREADS, device=ch.device)
 arms = res.arms.set_index(["variant", "seed"])
 print(f"{len(arms)} runs, {res.history.step.max()} steps each")
 

@@ -6,6 +6,10 @@ seed), then on a fixed probe batch measure the future leak (``audit.future_leak`
 gradient reaching the halting head, and the FLOPs of one training step, and run the shared
 evaluation suite (``evaluate.evaluate_model``). Results come back as tidy tables with one row
 per (variant, seed[, condition]).
+
+Training runs on ``device`` (the ``gpu`` profile's accelerator); the model then comes back to
+the CPU for the audits and the evaluation suite, whose tensors live there (exact matches, leaks
+and FLOP counts do not depend on where they are computed).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ def run_ladder(
     *,
     lr: float,
     threads: int = 1,
+    device: torch.device | str = "cpu",
 ) -> LadderResults:
     """Train and evaluate every arm on every seed (``curriculum(seed)`` gives a seed's data)."""
     arms, tasks, ponder, history = [], [], [], []
@@ -50,8 +55,9 @@ def run_ladder(
     for seed in seeds:
         for variant in variants:
             seed_everything(seed, threads=threads)
-            model = build(variant, cfg)
+            model = build(variant, cfg).to(device)
             hist, seconds = train_arm(model, curriculum(seed), lr=lr, desc=f"{variant} s{seed}")
+            model.cpu()
             flops = audit.train_step_flops(model, x, y)
             grad = audit.halting_gradient(model, x, y) if hasattr(model.head, "halt") else float("nan")
             out = evaluate_model(model, suite)
