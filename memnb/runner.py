@@ -21,6 +21,7 @@ import ast
 import hashlib
 import json
 import os
+import resource
 import shlex
 import shutil
 import tempfile
@@ -131,6 +132,12 @@ def rerun_note(name: str, params: dict[str, Any], record: dict, wall_s: float) -
     )
 
 
+def _children_cpu_s() -> float:
+    """User + system CPU seconds of this process's finished children (the notebook kernels)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def prepare(chapter: str, profile: str, overrides: dict[str, str]) -> tuple[str, str, dict]:
     """Validate everything before running: returns (name, source, parameters to inject)."""
     try:
@@ -185,7 +192,7 @@ def run_chapter(
     os.environ["MEMNB_RESULTS_STAGING"] = str(staging)
     os.environ["MEMNB_PROGRESS"] = "0"  # no tqdm bars in the published pages
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # kernels are new processes: idle threads sleep
-    t0 = time.perf_counter()
+    t0, cpu0, load0 = time.perf_counter(), _children_cpu_s(), os.getloadavg()[0]
     try:
         papermill.execute_notebook(
             nb,
@@ -216,6 +223,9 @@ def run_chapter(
             else:
                 os.environ[k] = v
     wall_s = round(time.perf_counter() - t0, 1)
+    # The kernel's CPU seconds and the machine's load say how far a wall time was inflated by
+    # other jobs (for one-thread chapters, CPU seconds ≈ the wall time on a quiet machine).
+    timing = {"kernel_cpu_s": round(_children_cpu_s() - cpu0, 1), "loadavg_1min": [load0, os.getloadavg()[0]]}
 
     try:
         if not staging.exists():
@@ -229,7 +239,7 @@ def run_chapter(
         from memnb.chapter import env_info
 
         keys = ["schema", "chapter", "profile", "seeds", "params"]
-        ordered = {k: record[k] for k in keys} | {"env": env_info(), "wall_s": wall_s}
+        ordered = {k: record[k] for k in keys} | {"env": env_info() | timing, "wall_s": wall_s}
         ordered |= {k: v for k, v in record.items() if k not in keys}
         done = nbformat.read(executed, as_version=4)
         done.metadata["memnb"] = {"key": key, "profile": profile, "params": params}

@@ -66,7 +66,8 @@ def test_run_publishes_and_is_deterministic(book):
     assert out.status == "ran" and out.notebook.exists()
     assert first["seeds"] == [0] and first["params"] == {"n": 4}
     assert first["metrics"]["mean_abs"]["n"] == 1
-    assert set(first["env"]) == {"memnb", "torch", "device", "commit"}
+    assert set(first["env"]) == {"memnb", "torch", "device", "commit", "kernel_cpu_s", "loadavg_1min"}
+    assert first["env"]["kernel_cpu_s"] > 0  # the kernel ran and was waited for
     assert runner.run_chapter("99", "ci", {}, progress=False).status == "up to date"
     again = runner.run_chapter("99", "ci", {}, force=True, progress=False)
     assert _strip(json.loads(again.results.read_text())) == _strip(first)
