@@ -230,11 +230,13 @@ print(
 print(bb_tok.decode(sample(bb_lm, bb_tok.encode(prompt_text), 60, seed=0)))
 
 # %% [markdown]
-# ## What this sets up
+# ## The answer
 #
-# The table above is the yardstick: a memory that changes validation loss by less than the
-# seed-to-seed CI of this baseline has not shown an effect. The backbone is loaded, not
-# retrained, by the chapters that need it.
+# The table above gives the baseline's validation loss at both tokenisations, with its
+# seed-to-seed CI. This is the yardstick: a memory that changes validation loss by less than
+# that CI has not shown an effect. The backbone is loaded, not retrained, by the chapters that
+# need a pretrained LM: {doc}`31_entropy_gated_retrieval` (its hidden states as retrieval keys)
+# and {doc}`32_topic_routing` (routing by hidden states, generation for MAUVE).
 
 # %%
 # Sanity: every model must beat the uniform guess over its vocabulary (log V nats/token).

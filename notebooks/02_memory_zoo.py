@@ -291,7 +291,7 @@ print("chunked vs per-token loop:", {T: f"{x:.1f}x" for T, x in speedup.items()}
 summary
 
 # %% [markdown]
-# ## What holds
+# ## The answer
 #
 # Every layer in the zoo computes one pass and segment-by-segment identically (to float64
 # rounding) and none lets a token see its future; the fast forms of both memory ops match their
@@ -299,6 +299,12 @@ summary
 # Mamba-2) keep their state constant as the sequence grows, while attention and the KV memory
 # grow with it. Later chapters can therefore compare these memories on equal terms: any
 # difference they find is about what the memory learns, not about a bug in how it is computed.
+#
+# Where the memories are put to work: Drex L4 in {doc}`10_ema_bootstrap` and
+# {doc}`11_gate_sweep`; the four Drex tiers together in {doc}`12_drex_model`; memory tokens and
+# Mamba-2 in the ReLSM ladder ({doc}`20_relsm_ladder`); the external key-value memory in
+# {doc}`21_kv_memory`; cross-attention in {doc}`30_engram_leakage`; the exponential kernel in
+# {doc}`33_exp_kernel_attention`.
 
 # %%
 ch.publish()

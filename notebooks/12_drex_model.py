@@ -32,6 +32,10 @@
 # every departure from the seed); the tiers are the book's layers (`memnb/layers/`:
 # `sliding_window.py`, `infini_attention.py`, `titans.py`, `drex_memory.py`). The long-context
 # harness is `memnb/eval/long_context.py`.
+#
+# **Builds on** {doc}`00_data` (the corpus, passkey and BABILong-style tasks),
+# {doc}`02_memory_zoo` (each tier's layer and its checks), {doc}`10_ema_bootstrap` and
+# {doc}`11_gate_sweep` (the L4 memory's step size and write gate, studied alone).
 
 # %% tags=["parameters"]
 profile = "cpu"

@@ -44,6 +44,10 @@
 # composed from `memnb.models.decoder` at matched parameter count; the code is in
 # `memnb/relsm/` (`variants.py`, `thoughts.py`, `act.py`, `curriculum.py`, `evaluate.py`,
 # `audit.py`, `criteria.py`).
+#
+# **Builds on** {doc}`00_data` (the algorithmic tasks and their OOD sizes), {doc}`02_memory_zoo`
+# (memory tokens and Mamba-2, checked causal and segment-exact). Sibling: {doc}`21_kv_memory`, the
+# other seed in this part.
 
 # %% tags=["parameters"]
 profile = "cpu"

@@ -55,6 +55,9 @@
 #   closing `<eos>`): mean loss in nats per token and token accuracy, beside the chance level
 #   of a model that knows the answer format but guesses uniformly (`memnb.memarch.chance`). The
 #   train → score loop is `memnb/memarch/experiment.py`; the probes are `memnb/memarch/checks.py`.
+#
+# **Builds on** {doc}`00_data` (the long-range tasks), {doc}`02_memory_zoo` (the key-value
+# memory's no-future-read check). Sibling: {doc}`20_relsm_ladder`.
 
 # %% tags=["parameters"]
 profile = "cpu"

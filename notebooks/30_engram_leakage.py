@@ -41,6 +41,9 @@
 # with a 2×2 design and tests causality directly. Code: `memnb/hrs/engram.py` (the two engrams),
 # `memnb/hrs/model.py` (paths × sources), `memnb/hrs/probes.py` (causality probe,
 # cross-attention diagnostics), `memnb/hrs/experiment.py` (one arm × seed), `memnb/eval/mauve.py`.
+#
+# **Builds on** {doc}`02_memory_zoo` (cross-attention and the causality check used here). Next in
+# HRS: {doc}`31_entropy_gated_retrieval`, {doc}`32_topic_routing`, {doc}`33_exp_kernel_attention`.
 
 # %% tags=["parameters"]
 profile = "cpu"

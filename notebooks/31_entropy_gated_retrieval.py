@@ -31,6 +31,10 @@
 # The math is in `memnb/retrieval/`: `entropy.py` (entropy in bits, the read trigger),
 # `engram_store.py` (keys, the write gate), `needles.py` (the needle template),
 # `niah.py` (cosine similarities, ranks and scores).
+#
+# **Builds on** {doc}`01_baseline` (the frozen backbone whose hidden states are the retrieval
+# keys). Before it: {doc}`30_engram_leakage`; after it, routing by the same hidden states:
+# {doc}`32_topic_routing`.
 
 # %% tags=["parameters"]
 profile = "cpu"

@@ -34,6 +34,9 @@
 # separation with a threshold-free AUROC on **held-out** plays, balanced pairs, same-play pairs
 # at least `min_gap` chunks apart (`memnb/topic_separation.py`), beside the seed's own metric
 # and its majority-class floor.
+#
+# **Builds on** {doc}`02_memory_zoo` (the exponential-kernel layer and its checks) and
+# {doc}`01_baseline` (the char-level setup).
 
 # %% tags=["parameters"]
 profile = "cpu"
