@@ -31,13 +31,15 @@
 # before it, memory read at the queried key). The closed-form write rate is in
 # `memnb/drex/theory.py`, the loops in `memnb/drex/experiment.py` and `memnb/drex/sweep.py`.
 #
-# **Protocol choice.** Recall is measured with the memory *alone*: the probe is frozen at its
-# random initialisation and only a linear softmax head on the memory's read is fitted
-# (`linear_probe`). This isolates what the memory returns from what an encoder learns, and it
-# costs seconds, so every L and schedule gets ≥ 3 seeds and ≥ 512 evaluation sequences. (The
-# seed's end-to-end protocol, 800 Adam steps at lr 3e-4 with writes under `no_grad`, did not
-# leave chance in 200 steps in our trials and is out of the cpu budget for 7 lengths × 3
-# schedules; chapter 11 trains the model for its write-rate audit.)
+# **Two protocols.** (a) *The memory alone*: the probe is frozen at its random initialisation
+# and only a linear softmax head on the memory's read is fitted (`linear_probe`). This isolates
+# what the memory returns from what an encoder learns, and it costs seconds, so every L and
+# schedule gets ≥ 3 seeds and ≥ 512 evaluation sequences. (b) *The seed's protocol, end to
+# end*: exp_47_1's own model (`memnb/drex/seed_model.py`, `ProbeConfig(arch="exp47")`) trained
+# as its script trains it — Adam at lr 3e-4, 800 steps, batch 32, a fresh batch every step —
+# and scored on 1920 = 60 × 32 fresh sequences, on the seed's layout at L ∈ {32, 96} (§3) and,
+# as "the memory inside a small model", on the corrected layout at several L (§4). The first
+# version of this chapter ran (a) only; (b) was added to run the seed's task faithfully.
 
 # %% tags=["parameters"]
 profile = "cpu"
@@ -47,6 +49,10 @@ seed_lengths = None
 probe_d = None
 n_train = None
 n_eval = None
+train_lengths = None
+train_steps = None
+train_lr = None
+train_eval = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -74,6 +80,10 @@ ch = Chapter(
         "probe_d": probe_d,
         "n_train": n_train,
         "n_eval": n_eval,
+        "train_lengths": train_lengths,
+        "train_steps": train_steps,
+        "train_lr": train_lr,
+        "train_eval": train_eval,
     },
     defaults={
         "lengths": {"ci": [16, 32], "cpu": [16, 24, 32, 48, 64, 96, 128]},
@@ -81,6 +91,10 @@ ch = Chapter(
         "probe_d": {"ci": 16, "cpu": 16},
         "n_train": {"ci": 256, "cpu": 1024, "gpu": 4096},
         "n_eval": {"ci": 128, "cpu": 512, "gpu": 2048},
+        "train_lengths": {"ci": [16], "cpu": [16, 32, 96], "gpu": [16, 24, 32, 48, 64, 96, 128]},
+        "train_steps": {"ci": 5, "cpu": 800, "gpu": 800},  # the seed's 800 Adam steps
+        "train_lr": {"ci": 3e-4, "cpu": 3e-4, "gpu": 3e-4},  # the seed's lr
+        "train_eval": {"ci": 64, "cpu": 1920, "gpu": 1920},  # the seed's 60 batches of 32
     },
 )
 SCHEDULES = list(theory.ALPHA_SCHEDULES)
@@ -173,17 +187,29 @@ plt.show()
 # %% [markdown]
 # ## 3. Does the seed's task measure recall? (`drex.recall_task_valid`)
 #
-# Seed layout, its single-memory probe, fixed and adaptive α, L ∈ `seed_lengths`, plus the
-# *memory removed* control (the read replaced by zeros). For each run we score the head's
-# prediction against the queried key's value (**accuracy**) and against the value of a
-# different, randomly drawn pair in the same sequence (**decoy accuracy**). Chance: 1/32 for any
-# value token, 1/5 for "one of the in-context values".
+# Seed layout, fixed and adaptive α, L ∈ `seed_lengths`, plus the *memory removed* control (the
+# read replaced by zeros). For each run we score the prediction against the queried key's value
+# (**accuracy**) and against the value of a different, randomly drawn pair in the same sequence
+# (**decoy accuracy**). Chance: 1/32 for any value token, 1/5 for "one of the in-context values".
+# Both protocols: (a) the frozen single-memory probe with a fitted linear head; (b) exp_47_1's
+# model trained end to end (`memnb/drex/seed_model.py`): embedding → ReLU MLP d → 2d → d → LN,
+# one 64 × 64 delta-rule memory written at t ≤ L − 2 with θ = 0.40, read at the query token
+# (unnormalised), a read projection and the head; Adam, lr `train_lr`, `train_steps` steps,
+# batch 32, scored on `train_eval` fresh sequences. Two details of the seed's script that its
+# summaries get wrong or leave open: its writes keep their gradient (exp_47_1 has no `no_grad`;
+# only the production L4 of Phase 16 detaches them), and its values are drawn *with*
+# replacement — we keep ours distinct (chapter choice, `memnb/drex/task.py`) so that the decoy
+# is always a different value.
 #
-# **Rule.** Effect per seed = accuracy − decoy accuracy, averaged over the memory arms and
-# lengths. SUPPORTED (recall is key-specific, so accuracy above chance comes from recalling the
-# key's value) if every seed's effect and the whole 95% CI exceed 0.02 (two points);
-# REFUTED if every seed's effect and the whole CI lie below 0.02; INCONCLUSIVE otherwise. The
-# memory-removed control tells whether the memory contributes anything at all.
+# **Rule (changed in this version).** The first version judged protocol (a) alone; the rule now
+# includes (b), the seed's own protocol, which the issue asks for and the first version left out
+# for budget. Threshold and effect are unchanged. Effect per seed and protocol = accuracy −
+# decoy accuracy, averaged over the memory arms and lengths. Per protocol: SUPPORTED
+# (recall is key-specific, so accuracy above chance comes from recalling the key's value) if
+# every seed's effect and the whole 95% CI exceed 0.02 (two points); REFUTED if every seed's
+# effect and the whole CI lie below 0.02; INCONCLUSIVE otherwise. The claim is SUPPORTED if both
+# protocols say SUPPORTED, REFUTED if both say REFUTED, INCONCLUSIVE otherwise. The
+# memory-removed arm and the chance levels tell whether the memory contributes anything at all.
 
 # %%
 arms = [
@@ -207,8 +233,43 @@ for (arm, L), g in seed_task.groupby(["arm", "L"]):
     ch.metric(f"seed_task_acc_{arm.replace(' ', '_')}_L{L}", g.acc.tolist())
 ch.metric("chance_any_value", CHANCE_VOCAB)
 ch.metric("chance_in_context", CHANCE_CONTEXT)
-valid_verdict = threshold_verdict(effect.tolist(), 0.02)
-print("accuracy − decoy per seed:", effect.round(3).tolist(), "->", valid_verdict)
+valid_probe = threshold_verdict(effect.tolist(), 0.02)
+print("(a) memory alone, accuracy − decoy per seed:", effect.round(3).tolist(), "->", valid_probe)
+
+# %% [markdown]
+# (b) The seed's protocol, end to end. At L = 96 fixed and adaptive α coincide (0.95) and are
+# one run. The seed's numbers (exp_47_1, three seeds; research digest §2) are beside ours:
+# accuracy 0.259/0.253/0.255 (fixed, L = 32), 0.253/0.245/0.247 (adaptive, L = 32), ≈ 0.25 at
+# L = 96; write rate (averaged over training, as its script reports) 0.966, 0.581, 0.315.
+
+# %%
+e2e_kw = {"steps": ch["train_steps"], "lr": ch["train_lr"], "n_eval": ch["train_eval"]}
+exp47 = {"arch": "exp47", "layout": "seed", "memory": "single", "thresh": THETA}
+arms = [
+    ({"arm": s}, ProbeConfig(**exp47, alpha=theory.alpha(s, L)), L)
+    for s in ("fixed", "adaptive")
+    for L in ch["seed_lengths"]
+] + [({"arm": "memory removed"}, ProbeConfig(**{**exp47, "memory": "none"}), L) for L in ch["seed_lengths"]]
+e2e = run_grid(arms, ch.seeds, mode="train", **e2e_kw)
+e2e.groupby(["arm", "L"])[["acc", "acc_decoy", "loss", "wr_train", "wr"]].agg(["mean", "std"]).style.format("{:.3f}")
+
+# %%
+e2e_mem = e2e[e2e.arm != "memory removed"]
+e2e_effect = (e2e_mem.acc - e2e_mem.acc_decoy).groupby(e2e_mem.seed).mean()
+ch.metric("e2e_seed_task_acc", e2e_mem.groupby("seed").acc.mean().tolist())
+ch.metric("e2e_seed_task_acc_decoy", e2e_mem.groupby("seed").acc_decoy.mean().tolist())
+ch.metric("e2e_seed_task_key_specific_effect", e2e_effect.tolist())
+ch.metric("e2e_seed_task_acc_memory_removed", e2e[e2e.arm == "memory removed"].groupby("seed").acc.mean().tolist())
+for (arm, L), g in e2e.groupby(["arm", "L"]):
+    name = arm.replace(" ", "_")
+    ch.metric(f"e2e_seed_task_acc_{name}_L{L}", g.acc.tolist())
+    if arm != "memory removed":
+        ch.metric(f"e2e_seed_task_wr_train_{name}_L{L}", g.wr_train.tolist())
+valid_e2e = threshold_verdict(e2e_effect.tolist(), 0.02)
+both = {valid_probe, valid_e2e}
+valid_verdict = both.pop() if len(both) == 1 and valid_probe != "INCONCLUSIVE" else "INCONCLUSIVE"
+print("(b) seed's protocol, accuracy − decoy per seed:", e2e_effect.round(3).tolist(), "->", valid_e2e)
+print(f"drex.recall_task_valid: (a) {valid_probe}, (b) {valid_e2e} -> {valid_verdict}")
 
 # %% [markdown]
 # ## 4. Recall vs L on the corrected task (`drex.ema_bootstrap`)
@@ -219,11 +280,21 @@ print("accuracy − decoy per seed:", effect.round(3).tolist(), "->", valid_verd
 # hides any effect of α), so the corrected probe uses a smaller memory (`probe_d`, one
 # d×d matrix) where capacity binds; the same d for every schedule and L.
 #
-# **Rule.** Effect per seed = recall(adaptive) − recall(fixed), averaged over L ≤ 32 (where the
-# seed says fixed α fails). SUPPORTED if every seed's effect and the whole 95% CI exceed 0.02;
-# REFUTED if every seed's effect and the whole CI are below 0.02 (the fix buys less than two
-# points of recall); INCONCLUSIVE otherwise. `linear_c5` (exp_47_1's clamp(1 − 5/L)) is a
-# control schedule, not judged.
+# (b) *The memory inside a small model.* The issue asks for the recall probe "on the L4 memory
+# alone (and inside a small model)". The seed's Phase 11 has exactly one such model — exp_47_1's
+# probe, the memory behind a trained per-token encoder (the four-tier transformer is chapter
+# 12's subject) — so (b) is that model, trained end to end with the seed's protocol as in §3,
+# on the corrected layout (key P h_{t−1}, value P_v h_t, query n(P h_{L−1}); d = 64, θ = 0.40)
+# at L ∈ `train_lengths`, fixed vs adaptive α, with the memory-removed control.
+#
+# **Rule (changed in this version).** The first version judged (a) alone; it now includes (b),
+# added to test the claim in the seed's own trained setting. Threshold and effect are unchanged.
+# Effect per seed and protocol = recall(adaptive) − recall(fixed), averaged over L ≤ 32 (where
+# the seed says fixed α fails). Per protocol: SUPPORTED if every seed's effect and the whole 95%
+# CI exceed 0.02; REFUTED if every seed's effect and the whole CI are below 0.02 (the fix buys
+# less than two points of recall); INCONCLUSIVE otherwise. The claim is SUPPORTED if both
+# protocols say SUPPORTED, REFUTED if both say REFUTED, INCONCLUSIVE otherwise. `linear_c5`
+# (exp_47_1's clamp(1 − 5/L)) is a control schedule in (a), not judged.
 
 # %%
 arms = [
@@ -245,25 +316,50 @@ for (s, L), g in kv.groupby(["schedule", "L"]):
     ch.metric(f"kv_recall_{s}_L{L}", g.acc.tolist())
 ch.metric("kv_recall_adaptive_minus_fixed_Lle32", boot_effect)
 ch.metric("kv_acc_decoy_mean", float(kv.acc_decoy.mean()))
-boot_verdict = threshold_verdict(boot_effect, 0.02)
-print("adaptive − fixed recall at L ≤ 32, per seed:", np.round(boot_effect, 3).tolist(), "->", boot_verdict)
+boot_probe = threshold_verdict(boot_effect, 0.02)
+print("(a) adaptive − fixed recall at L ≤ 32, per seed:", np.round(boot_effect, 3).tolist(), "->", boot_probe)
 
 # %%
-fig, axes = plotting.subplots(2)
-plotting.mean_ci_lines(kv, x="L", y="acc", hue="schedule", ax=axes[0, 0])
-axes[0, 0].axhline(CHANCE_CONTEXT, ls=":", c="k", label="chance 1/5")
-axes[0, 0].set(
-    xscale="log",
-    xlabel="segment length L (tokens)",
-    ylabel="recall accuracy",
-    title=f"corrected task, d={ch['probe_d']}",
+kv47 = {"arch": "exp47", "layout": "kv", "memory": "single", "thresh": THETA}
+arms = [
+    ({"schedule": s}, ProbeConfig(**kv47, alpha=theory.alpha(s, L)), L)
+    for s in ("fixed", "adaptive")
+    for L in ch["train_lengths"]
+] + [({"schedule": "memory removed"}, ProbeConfig(**{**kv47, "memory": "none"}), L) for L in ch["train_lengths"]]
+small = run_grid(arms, ch.seeds, mode="train", **e2e_kw)
+small.pivot_table(index="L", columns="schedule", values=["acc", "acc_decoy", "wr_train"]).style.format("{:.3f}")
+
+# %%
+for (s, L), g in small.groupby(["schedule", "L"]):
+    ch.metric(f"e2e_kv_recall_{s.replace(' ', '_')}_L{L}", g.acc.tolist())
+short47 = small[small.L <= 32].pivot_table(index="seed", columns="schedule", values="acc")
+boot_effect_e2e = (short47["adaptive"] - short47["fixed"]).tolist()
+ch.metric("e2e_kv_recall_adaptive_minus_fixed_Lle32", boot_effect_e2e)
+boot_e2e = threshold_verdict(boot_effect_e2e, 0.02)
+both = {boot_probe, boot_e2e}
+boot_verdict = both.pop() if len(both) == 1 and boot_probe != "INCONCLUSIVE" else "INCONCLUSIVE"
+print(
+    "(b) small model, adaptive − fixed recall at L ≤ 32, per seed:",
+    np.round(boot_effect_e2e, 3).tolist(),
+    "->",
+    boot_e2e,
 )
-axes[0, 0].legend(fontsize=8)
-plotting.mean_ci_lines(seed_task, x="L", y="acc", hue="arm", ax=axes[0, 1])
-axes[0, 1].axhline(CHANCE_CONTEXT, ls=":", c="k")
-axes[0, 1].axhline(CHANCE_VOCAB, ls="--", c="grey")
-axes[0, 1].set(xlabel="segment length L (tokens)", ylabel="accuracy", title="seed's task (dotted 1/5, dashed 1/32)")
-axes[0, 1].legend(fontsize=8)
+print(f"drex.ema_bootstrap: (a) {boot_probe}, (b) {boot_e2e} -> {boot_verdict}")
+
+# %%
+fig, axes = plotting.subplots(2, 2)
+panels = [
+    (kv, "schedule", f"(a) corrected task, memory alone, d={ch['probe_d']}"),
+    (small, "schedule", "(b) corrected task, small model trained (seed's protocol)"),
+    (seed_task, "arm", "(a) seed's task, memory alone"),
+    (e2e, "arm", "(b) seed's task, seed's model and protocol"),
+]
+for ax, (data, hue, title) in zip(axes.flat, panels, strict=True):
+    plotting.mean_ci_lines(data, x="L", y="acc", hue=hue, ax=ax)
+    ax.axhline(CHANCE_CONTEXT, ls=":", c="k", label="chance 1/5")
+    ax.axhline(CHANCE_VOCAB, ls="--", c="grey", label="chance 1/32")
+    ax.set(xscale="log", xlabel="segment length L (tokens)", ylabel="recall accuracy (fraction)", title=title)
+    ax.legend(fontsize=7)
 plt.show()
 
 # %% [markdown]
@@ -286,22 +382,42 @@ ch.claim(
     "drex.recall_task_valid",
     verdict=valid_verdict,
     seed_says="accuracy 0.20-0.27 in every arm measures memory recall",
-    we_measured=f"seed task accuracy {fmt(m['seed_task_acc'])} vs decoy {fmt(m['seed_task_acc_decoy'])} "
-    f"(key-specific effect {fmt(m['seed_task_key_specific_effect'])}); memory removed "
-    f"{fmt(m['seed_task_acc_memory_removed'])}; chance 1/5 and 1/32",
-    rule="effect = accuracy - decoy accuracy per seed; SUPPORTED if all seeds and the 95% CI > 0.02, "
-    "REFUTED if all seeds and the CI < 0.02",
-    evidence=["seed_task_acc", "seed_task_acc_decoy", "seed_task_key_specific_effect", "seed_task_acc_memory_removed"],
+    we_measured=f"(a) memory alone: accuracy {fmt(m['seed_task_acc'])} vs decoy {fmt(m['seed_task_acc_decoy'])} "
+    f"(effect {fmt(m['seed_task_key_specific_effect'])}), memory removed {fmt(m['seed_task_acc_memory_removed'])}; "
+    f"(b) seed's model and protocol (800 steps, lr 3e-4): accuracy {fmt(m['e2e_seed_task_acc'])} vs decoy "
+    f"{fmt(m['e2e_seed_task_acc_decoy'])} (effect {fmt(m['e2e_seed_task_key_specific_effect'])}), memory removed "
+    f"{fmt(m['e2e_seed_task_acc_memory_removed'])}; chance 1/5 and 1/32",
+    rule="effect = accuracy - decoy accuracy per seed and protocol ((a) frozen memory + linear head, (b) the seed's "
+    "end-to-end protocol); per protocol SUPPORTED if all seeds and the 95% CI > 0.02, REFUTED if all < 0.02; "
+    "claim SUPPORTED/REFUTED only if both protocols agree, else INCONCLUSIVE (rule widened to (b) in this version)",
+    evidence=[
+        "seed_task_acc",
+        "seed_task_acc_decoy",
+        "seed_task_key_specific_effect",
+        "seed_task_acc_memory_removed",
+        "e2e_seed_task_acc",
+        "e2e_seed_task_acc_decoy",
+        "e2e_seed_task_key_specific_effect",
+        "e2e_seed_task_acc_memory_removed",
+    ],
 )
 ch.claim(
     "drex.ema_bootstrap",
     verdict=boot_verdict,
     seed_says="fixed alpha=0.95 fails at L<=32; alpha(L)=0.95^(96/L) fixes it (wr 0.966 -> 0.581 at L=32)",
-    we_measured=f"corrected-task recall, adaptive - fixed at L<=32: {fmt(m['kv_recall_adaptive_minus_fixed_Lle32'])}; "
+    we_measured=f"corrected-task recall, adaptive - fixed at L<=32: (a) memory alone "
+    f"{fmt(m['kv_recall_adaptive_minus_fixed_Lle32'])}, (b) small model trained with the seed's protocol "
+    f"{fmt(m['e2e_kv_recall_adaptive_minus_fixed_Lle32'])}; "
     f"write rate at L=32: fixed {m['wr_init_fixed_L32']:.3f}, adaptive {m['wr_init_adaptive_L32']:.3f} (= closed form)",
-    rule="effect = recall(adaptive) - recall(fixed) averaged over L<=32, per seed; SUPPORTED if all seeds and the "
-    "95% CI > 0.02, REFUTED if all seeds and the CI < 0.02",
-    evidence=["kv_recall_adaptive_minus_fixed_Lle32", "wr_init_fixed_L32", "wr_init_adaptive_L32"],
+    rule="effect = recall(adaptive) - recall(fixed) averaged over L<=32, per seed and protocol ((a) frozen memory + "
+    "linear head, (b) the seed's small model trained end to end); per protocol SUPPORTED if all seeds and the 95% CI "
+    "> 0.02, REFUTED if all < 0.02; claim SUPPORTED/REFUTED only if both agree (rule widened to (b) in this version)",
+    evidence=[
+        "kv_recall_adaptive_minus_fixed_Lle32",
+        "e2e_kv_recall_adaptive_minus_fixed_Lle32",
+        "wr_init_fixed_L32",
+        "wr_init_adaptive_L32",
+    ],
 )
 pd.DataFrame(
     [{"claim": c["id"], "seed": c["seed_says"], "ours": c["we_measured"], "verdict": c["verdict"]} for c in ch.claims]
@@ -310,9 +426,14 @@ pd.DataFrame(
 # %% [markdown]
 # **Answer.** Read from the numbers of this run (printed below): how closely the untrained
 # probe's write rates follow the closed form of the task layout, whether the seed's task can tell
-# the asked value from a decoy (accuracy minus decoy accuracy), and whether the length-adaptive α
-# changes recall on the corrected task. The "bootstrap failure" (wr ≈ 0.97 at L = 32 with
-# α = 0.95) is the count of filler repeats the delta rule needs to memorise one key.
+# the asked value from a decoy (accuracy minus decoy accuracy) — with the memory alone and with
+# the seed's own model and training protocol — and whether the length-adaptive α changes recall
+# on the corrected task, for the memory alone and inside the trained small model. The
+# "bootstrap failure" (wr ≈ 0.97 at L = 32 with α = 0.95) is the count of filler repeats the
+# delta rule needs to memorise one key. One more row to read in the trained model's table:
+# L = 96, where α(L) = 0.95 and τ/L is the seed's "good" 0.21. If recall there is far below the
+# adaptive arm's at L = 16–32, the gain follows the write step size 1 − α, not a constant τ/L,
+# and "α(L) fixes it across L" does not hold for the trained model.
 
 # %%
 print(
@@ -323,7 +444,20 @@ print(
     f"seed's task: accuracy {fmt(m['seed_task_acc'])}, decoy accuracy {fmt(m['seed_task_acc_decoy'])}, "
     f"key-specific effect {fmt(m['seed_task_key_specific_effect'])} (chance in context {m['chance_in_context']:.2f})"
 )
-print(f"corrected task, adaptive − fixed recall at L ≤ 32: {fmt(m['kv_recall_adaptive_minus_fixed_Lle32'])}")
+print(
+    f"seed's task, seed's model and protocol: accuracy {fmt(m['e2e_seed_task_acc'])}, decoy "
+    f"{fmt(m['e2e_seed_task_acc_decoy'])}, memory removed {fmt(m['e2e_seed_task_acc_memory_removed'])}"
+)
+print(f"corrected task, adaptive − fixed recall at L ≤ 32: {fmt(m['kv_recall_adaptive_minus_fixed_Lle32'])} (a), "
+      f"{fmt(m['e2e_kv_recall_adaptive_minus_fixed_Lle32'])} (b)")  # fmt: skip
+faithful = e2e.groupby(["arm", "L"]).agg(acc=("acc", list), wr_train=("wr_train", "mean")).reset_index()
+faithful["accuracy (mean ± 95% CI)"] = [fmt(stats.summarize(v)) for v in faithful.acc]
+seed_acc = {("fixed", 32): "0.259/0.253/0.255", ("adaptive", 32): "0.253/0.245/0.247"}
+faithful["seed's accuracy (3 seeds)"] = [seed_acc.get((a, L), "≈0.25" if a != "memory removed" else "—")
+                                         for a, L in zip(faithful.arm, faithful.L, strict=True)]  # fmt: skip
+faithful[["arm", "L", "accuracy (mean ± 95% CI)", "seed's accuracy (3 seeds)", "wr_train"]].rename(
+    columns={"wr_train": "write rate (training mean, fraction)"}
+)
 
 # %%
 ch.publish()

@@ -4,7 +4,9 @@
 batches every step, cross-entropy on the target value at the read position; then accuracy on
 ``n_eval`` fresh sequences against the target and against a decoy (another in-context value),
 and the write rate (Σ fire / (B (L−1))) at initialisation and after training on the same
-evaluation sequences.
+evaluation sequences, plus the seed's own figure: the write rate averaged over all training
+batches (``wr_train``; exp_47_1 reports that one). ``build_probe`` makes the model of
+``cfg.arch``: ``RecallProbe`` or the seed's ``SeedRecallModel``.
 
 ``linear_probe``: the memory alone. The probe model is frozen at its random initialisation,
 its memory read r (the input of the head) is computed for ``n_train`` + ``n_eval`` sequences,
@@ -27,6 +29,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from memnb.drex.probe import ProbeConfig, RecallProbe
+from memnb.drex.seed_model import SeedRecallModel
 from memnb.drex.task import make_recall
 from memnb.ops.drex_memory import drex_memory, recency_weight
 from memnb.seeding import seed_everything
@@ -38,13 +41,25 @@ THREADS = 1  # the probe's ops are tiny: one thread is fastest (and deterministi
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """Accuracy vs the target and vs a decoy value, eval loss (nats), write rates."""
+    """Accuracy vs the target and vs a decoy value, eval loss (nats), write rates (at
+    initialisation, after training, and averaged over the training batches)."""
 
     acc: float
     acc_decoy: float
     loss: float
     wr_init: float
     wr: float
+    wr_train: float
+
+
+def build_probe(cfg: ProbeConfig) -> RecallProbe | SeedRecallModel:
+    """The model of ``cfg.arch`` (``"probe"``: ``RecallProbe``; ``"exp47"``: the seed's model)."""
+    return SeedRecallModel(cfg) if cfg.arch == "exp47" else RecallProbe(cfg)
+
+
+def _need_probe(cfg: ProbeConfig, fn: str) -> None:
+    if cfg.arch != "probe":
+        raise ValueError(f"{fn} reads RecallProbe's memory directly: use arch='probe' (got {cfg.arch!r})")
 
 
 def _rng(seed: int, purpose: int, length: int) -> np.random.Generator:
@@ -52,7 +67,9 @@ def _rng(seed: int, purpose: int, length: int) -> np.random.Generator:
 
 
 @torch.no_grad()
-def evaluate(model: RecallProbe, length: int, *, n_eval: int, seed: int, chunk: int = 512) -> ProbeResult:
+def evaluate(
+    model: RecallProbe | SeedRecallModel, length: int, *, n_eval: int, seed: int, chunk: int = 512
+) -> ProbeResult:
     """Accuracy, decoy accuracy, loss and write rate on ``n_eval`` fresh sequences."""
     batch = make_recall(n_eval, length, rng=_rng(seed, EVAL, length), layout=model.cfg.layout)
     logits, fires = [], []
@@ -68,6 +85,7 @@ def evaluate(model: RecallProbe, length: int, *, n_eval: int, seed: int, chunk: 
         loss=F.cross_entropy(lo, batch.target).item(),
         wr_init=float("nan"),
         wr=fire.float().mean().item(),
+        wr_train=float("nan"),
     )
 
 
@@ -78,26 +96,29 @@ def train_probe(
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
     seed_everything(seed, threads=THREADS)
-    model = RecallProbe(cfg)
+    model = build_probe(cfg)
     wr_init = evaluate(model, length, n_eval=n_eval, seed=seed).wr
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr)
     rng = _rng(seed, TRAIN, length)
+    fired = 0.0
     for _ in tqdm(range(steps), disable=not progress_enabled(), desc=f"{cfg.memory} L={length}", leave=False):
         b = make_recall(batch, length, rng=rng, layout=cfg.layout)
-        logits, _ = model(b.tokens)
+        logits, fire = model(b.tokens)
+        fired += fire.float().mean().item()
         loss = F.cross_entropy(logits, b.target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
     res = evaluate(model, length, n_eval=n_eval, seed=seed)
-    return ProbeResult(res.acc, res.acc_decoy, res.loss, wr_init, res.wr)
+    return ProbeResult(res.acc, res.acc_decoy, res.loss, wr_init, res.wr, fired / steps if steps else float("nan"))
 
 
 def linear_probe(
     cfg: ProbeConfig, *, length: int, seed: int, n_train: int = 2048, n_eval: int = 1024, head_steps: int = 300
 ) -> ProbeResult:
     """Fit a linear head on the frozen, randomly initialised memory's read (module docstring)."""
+    _need_probe(cfg, "linear_probe")
     seed_everything(seed, threads=THREADS)
     model = RecallProbe(cfg).eval()
     data = make_recall(n_train + n_eval, length, rng=_rng(seed, PROBE, length), layout=cfg.layout)
@@ -124,6 +145,7 @@ def linear_probe(
         loss=F.cross_entropy(lo, data.target[n_train:]).item(),
         wr_init=wr,
         wr=wr,
+        wr_train=wr,
     )
 
 
@@ -131,6 +153,7 @@ def linear_probe(
 def memory_norms(cfg: ProbeConfig, *, length: int, seed: int, n: int = 64) -> np.ndarray:
     """``[L−1, 2]``: mean ‖M_s‖_F and ‖M_e‖_F after each write of the randomly initialised probe
     (the split memory; for ``single`` both columns are the one memory)."""
+    _need_probe(cfg, "memory_norms")
     if cfg.memory == "none":
         raise ValueError("memory_norms needs a memory (memory='single' or 'split')")
     seed_everything(seed, threads=THREADS)

@@ -19,6 +19,9 @@ c = σ(w_c·h_{L−1} + b_c). Logits = W_out r + b.
 
 Writes run under ``no_grad`` on detached keys (the seed's production L4): the encoder and W
 learn only through the query and the head. The gate is hard (non-differentiable either way).
+This is our probe of the memory, not the seed's exp_47 script line by line: that model (ReLU
+MLP d → 2d → d, a read projection before the head, writes *with* gradient) is
+``memnb.drex.seed_model.SeedRecallModel``, selected by ``ProbeConfig(arch="exp47")``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from memnb.drex.task import LAYOUTS, VOCAB
 from memnb.ops.drex_memory import GATES, drex_memory, recency_weight
 
 MEMORIES = ("single", "split", "none")
+ARCHS = ("probe", "exp47")  # RecallProbe (below) or the seed's exp_47 model (memnb.drex.seed_model)
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,11 @@ class ProbeConfig:
     combine: str = "concat"
     d: int = 64
     vocab: int = VOCAB
+    arch: str = "probe"
 
     def __post_init__(self) -> None:
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch must be one of {ARCHS}, got {self.arch!r}")
         if self.layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
         if self.memory not in MEMORIES:

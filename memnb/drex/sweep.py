@@ -3,7 +3,9 @@
 ``write_rate_table``: for each (schedule, L): α, τ/L, the filler count n*, the closed-form write
 rate (``memnb.drex.theory.seed_write_rate``) and the rate measured on the untrained probe.
 ``run_grid``: each arm (a label dict plus a ``ProbeConfig`` and L) on every seed, through
-``linear_probe`` (the frozen memory) or ``train_probe`` (the seed's training protocol).
+``linear_probe`` (the frozen memory) or ``train_probe`` (the seed's training protocol); arms
+with the same (config, L) — e.g. fixed and adaptive α at L = 96, where both are 0.95 — are run
+once and their rows share the result.
 """
 
 from __future__ import annotations
@@ -57,9 +59,11 @@ def run_grid(arms: Iterable[Arm], seeds: Sequence[int], *, mode: str = "probe", 
     if fn is None:
         raise ValueError(f"mode must be 'probe' or 'train', got {mode!r}")
     arms = list(arms)
+    done: dict[tuple[ProbeConfig, int, int], ProbeResult] = {}
     rows = []
     for labels, cfg, L in tqdm(arms, disable=not progress_enabled(), desc=mode):
         for seed in seeds:
-            res = fn(cfg, length=L, seed=seed, **kw)
-            rows.append({**labels, "L": L, "seed": seed, **asdict(res)})
+            if (cfg, L, seed) not in done:
+                done[cfg, L, seed] = fn(cfg, length=L, seed=seed, **kw)
+            rows.append({**labels, "L": L, "seed": seed, **asdict(done[cfg, L, seed])})
     return pd.DataFrame(rows)

@@ -1,0 +1,75 @@
+"""Value checks for the seed's exp_47 probe model (memnb.drex.seed_model) and its harness."""
+
+import numpy as np
+import pytest
+import torch
+
+from memnb.drex import sweep, theory
+from memnb.drex.experiment import ProbeResult, linear_probe, train_probe
+from memnb.drex.probe import ProbeConfig
+from memnb.drex.seed_model import SeedRecallModel
+from memnb.drex.task import make_recall
+
+
+@pytest.mark.parametrize(
+    "memory,layout,gate",
+    [("single", "seed", "or"), ("split", "seed", "or"), ("single", "kv", "or"), ("split", "kv", "and"),
+     ("single", "seed", "none")],
+)  # fmt: skip
+def test_chunked_writes_equal_backprop_through_the_loop(memory, layout, gate):
+    """Firing pattern + chunked delta rule == autograd through drex_memory's token loop."""
+    cfg = ProbeConfig(arch="exp47", memory=memory, layout=layout, gate=gate, thresh=0.4, alpha=0.9, d=16)
+    tokens = make_recall(8, 24, rng=np.random.default_rng(0), layout=layout).tokens
+    out = []
+    for impl in ("loop", "chunked"):
+        torch.manual_seed(0)
+        m = SeedRecallModel(cfg, impl=impl).double()
+        logits, fire = m(tokens)
+        (logits**2).sum().backward()
+        out.append((logits.detach(), fire, [p.grad.clone() for p in m.parameters() if p.grad is not None]))
+    (l0, f0, g0), (l1, f1, g1) = out
+    assert torch.equal(f0, f1)
+    assert (l0 - l1).abs().max() < 1e-10
+    assert len(g0) == len(g1) and all((a - b).abs().max() < 1e-9 for a, b in zip(g0, g1, strict=True))
+
+
+@pytest.mark.parametrize("memory,thresh,gate", [("single", 0.4, "single"), ("split", 0.7, "or")])
+def test_write_rate_of_seed_model_is_the_closed_form(memory, thresh, gate):
+    L = 32
+    a = theory.alpha("adaptive", L)
+    res = train_probe(ProbeConfig(arch="exp47", memory=memory, thresh=thresh, alpha=a), length=L, steps=2,
+                      seed=0, n_eval=64)  # fmt: skip
+    want = theory.seed_write_rate(L, a, thresh, gate=gate)
+    assert abs(res.wr_init - want) < 1e-6 and abs(res.wr_train - want) < 1e-6
+
+
+def test_memory_removed_is_a_constant_guess():
+    res = train_probe(ProbeConfig(arch="exp47", memory="none"), length=20, steps=3, seed=0, n_eval=256)
+    assert res.wr == 0.0 and res.acc < 0.1  # one fixed token: ~1/32 of targets
+
+
+def test_identical_arms_run_once(monkeypatch):
+    calls = []
+
+    def fake(cfg, *, length, seed, **kw):
+        calls.append((cfg, length, seed))
+        return ProbeResult(cfg.alpha, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+    monkeypatch.setattr(sweep, "train_probe", fake)
+    arms = [
+        ({"schedule": s}, ProbeConfig(alpha=theory.alpha(s, L)), L) for s in ("fixed", "adaptive") for L in (32, 96)
+    ]
+    df = sweep.run_grid(arms, [0, 1], mode="train")
+    assert len(df) == 8 and len(calls) == 6  # fixed = adaptive = 0.95 at L = 96
+    assert (df[df.L == 96].acc == 0.95).all()
+
+
+def test_bad_configs():
+    with pytest.raises(ValueError, match="arch must be"):
+        ProbeConfig(arch="transformer")
+    with pytest.raises(ValueError, match="no null gate"):
+        SeedRecallModel(ProbeConfig(arch="exp47", null_gate=True))
+    with pytest.raises(ValueError, match="use arch='probe'"):
+        linear_probe(ProbeConfig(arch="exp47"), length=20, seed=0)
+    with pytest.raises(ValueError, match="impl must be"):
+        SeedRecallModel(ProbeConfig(arch="exp47"), impl="triton")
