@@ -119,7 +119,12 @@ pd.Series(ch.params).to_frame("value")
 # - **Exp B**: L1 + L2 + L4 in every layer, the seed's L4 (write gate thresh 0.70, α(L) =
 #   0.95^(96/L), fresh memory in every segment, read at the segment's last token);
 # - **Exp B, last layer**: the same with L4 in the final layer only (the seed's
-#   `memory_last_layer_only`), no re-matching of parameters, as in the seed's ablation.
+#   `memory_last_layer_only`), no re-matching of parameters, as in the seed's ablation;
+# - **Exp B, per position**: our named variant, not the seed's. The same L4 is read at *every*
+#   token and its matrices are carried across segments (`l4_readout="per_position"`,
+#   `l4_carry=True`; same parameter count as Exp B). In the seed's L4 the readout reaches only a
+#   segment's last position, so this arm asks whether L4 can change perplexity and recall at all
+#   once every position can read it.
 #
 # The segment length S is the TBPTT segment, the L1 window and the L2/L4 segment alike.
 
@@ -131,14 +136,16 @@ base = DrexConfig(tok.vocab_size, d_model=ch["d_model"], n_layers=ch["n_layers"]
 exp_b = DrexConfig(**{**base.__dict__, "l4": True})
 exp_a = DrexConfig(**{**base.__dict__, "mlp_hidden": matched_mlp_hidden(base, DrexModel(exp_b).num_params())})
 exp_b_last = DrexConfig(**{**exp_b.__dict__, "l4_layers": "last"})
-arms = {"Exp A": exp_a, "Exp B": exp_b, "Exp B, last layer": exp_b_last}
+exp_b_pp = DrexConfig(**{**exp_b.__dict__, "l4_readout": "per_position", "l4_carry": True})
+arms = {"Exp A": exp_a, "Exp B": exp_b, "Exp B, last layer": exp_b_last, "Exp B, per position": exp_b_pp}
+KEY = {"Exp A": "A", "Exp B": "B", "Exp B, last layer": "B_last", "Exp B, per position": "B_pp"}  # metric names
 arm_table = pd.DataFrame(
     [
         {"arm": name, "tiers": cfg.tiers, "FFN width": cfg.hidden, "parameters": DrexModel(cfg).num_params()}
         for name, cfg in arms.items()
     ]
 ).set_index("arm")
-for key, name in [("A", "Exp A"), ("B", "Exp B"), ("B_last", "Exp B, last layer")]:
+for name, key in KEY.items():
     ch.metric(f"params_{key}", int(arm_table.loc[name, "parameters"]))
 arm_table
 
@@ -266,7 +273,7 @@ for (name, seed), model in models.items():
     val_rows.append({"arm": name, "seed": seed, "val loss (nats/char)": nll / n, "val ppl": float(np.exp(nll / n))})
 val = pd.DataFrame(val_rows)
 val_loss = {a: val[val.arm == a].sort_values("seed")["val loss (nats/char)"].tolist() for a in arms}
-for key, name in [("A", "Exp A"), ("B", "Exp B"), ("B_last", "Exp B, last layer")]:
+for name, key in KEY.items():
     ch.metric(f"val_loss_{key}", val_loss[name])
 speed = fits.pivot(index="seed", columns="arm", values="train tokens/s")
 for name in arms:
@@ -290,10 +297,11 @@ pd.DataFrame(
 # "What is the pass key? The pass key is "), the same examples for both arms of a seed. The
 # shortest length fits in one segment, so attention itself can see the needle: it is the
 # positive control for what the models learned to copy at all. Exp B-last-layer is not run
-# here (its claim is about perplexity and speed).
+# here (its claim is about perplexity and speed); Exp B-per-position is, as the arm whose memory
+# can carry a needle across segments.
 
 # %%
-long_arms = ["Exp A", "Exp B"]
+long_arms = ["Exp A", "Exp B", "Exp B, per position"]
 pk_rows, babi_rows = [], []
 for seed in ch.seeds:
     for name in long_arms:
@@ -306,7 +314,7 @@ for seed in ch.seeds:
 pk = pd.concat(pk_rows, ignore_index=True)
 babi = pd.concat(babi_rows, ignore_index=True)
 for (name, length), g in pk.groupby(["arm", "length"]):
-    key = "A" if name == "Exp A" else "B"
+    key = KEY[name]
     ch.metric(f"passkey_acc_{key}_{length}", g.sort_values("seed")["accuracy"].tolist())
     ch.metric(f"passkey_key_gain_{key}_{length}", g.sort_values("seed")["key_gain"].tolist())
 ch.metric("passkey_chance", float(pk["chance"].iloc[0]))
@@ -340,7 +348,7 @@ summary_pk.style.format("{:.3g}")
 
 # %%
 for (name, task, length), g in babi.groupby(["arm", "task", "length"]):
-    key = "A" if name == "Exp A" else "B"
+    key = KEY[name]
     ch.metric(f"{task}_acc_{key}_{length}", g.sort_values("seed")["accuracy"].tolist())
 for task, g in babi.groupby("task"):
     ch.metric(f"{task}_chance", float(g["chance"].iloc[0]))
@@ -374,7 +382,7 @@ for (name, seed), model in models.items():
             wr_rows.append({"arm": name, "seed": seed, "layer": layer, "write rate": rate})
 wr_long = pd.DataFrame(wr_rows)
 for (name, layer), g in wr_long.groupby(["arm", "layer"]):
-    key = "B" if name == "Exp B" else "B_last"
+    key = KEY[name]
     ch.metric(f"write_rate_{key}_layer{layer}", g.sort_values("seed")["write rate"].tolist())
 wr_long.groupby(["arm", "layer"])["write rate"].agg(["mean", "min", "max"]).round(3)
 
@@ -390,6 +398,8 @@ effect_recall = (gain["Exp B"] - gain["Exp A"]).tolist()
 ch.metric("key_gain_A", gain["Exp A"].tolist())
 ch.metric("key_gain_B", gain["Exp B"].tolist())
 ch.metric("key_gain_B_minus_A", effect_recall)
+ch.metric("key_gain_B_pp", gain["Exp B, per position"].tolist())
+ch.metric("key_gain_B_pp_minus_A", (gain["Exp B, per position"] - gain["Exp A"]).tolist())
 verdict_recall = stats.verdict(effect_recall)
 babi_mean = babi.groupby(["arm", "seed"])["accuracy"].mean().unstack("arm")
 ch.metric("babi_acc_A", babi_mean["Exp A"].tolist())
@@ -474,6 +484,13 @@ pd.DataFrame(
             "verdict": verdict_last,
         },
         {
+            "claim": "(context, ours) L4 read at every position, memory carried",
+            "seed's number": "not in the seed",
+            "ours": f"key gain B-per-position - A: {stats.fmt(ch.metrics['key_gain_B_pp_minus_A'])} nats/digit; "
+            f"val loss {stats.fmt(ch.metrics['val_loss_B_pp'])} vs A {stats.fmt(ch.metrics['val_loss_A'])} nats/char",
+            "verdict": "",
+        },
+        {
             "claim": "(context) Exp A vs Exp B at matched size",
             "seed's number": f"{4_264_464:,} vs {4_794_900:,} parameters (not matched)",
             "ours": f"{ch.metrics['params_A']:,} vs {ch.metrics['params_B']:,} parameters; val loss A - B "
@@ -502,7 +519,9 @@ plt.show()
 # without L4, and the claim cannot be decided at this scale (a small model trained for minutes).
 # The seed's L4 is structurally weak for this: its matrices restart in every segment and are read
 # only at a segment's last token, so what it stores can reach later segments only through the
-# next layer's attention state (research/drex.md §8.4). Exact match on passkey and bAbI is
+# next layer's attention state (research/drex.md §8.4). The per-position arm removes both limits
+# (every token reads L4, whose matrices are carried); its row in the table says whether that is
+# enough at this scale. Exact match on passkey and bAbI is
 # reported beside chance; a score below the best constant guess means the model never produced
 # the answer format, not that it recalled something wrong.
 
