@@ -304,7 +304,8 @@ summary
 # {doc}`11_gate_sweep`; the four Drex tiers together in {doc}`12_drex_model`; memory tokens and
 # Mamba-2 in the ReLSM ladder ({doc}`20_relsm_ladder`); the external key-value memory in
 # {doc}`21_kv_memory`; cross-attention in {doc}`30_engram_leakage`; the exponential kernel in
-# {doc}`33_exp_kernel_attention`.
+# {doc}`33_exp_kernel_attention`. All of them, side by side on one recall suite at matched size
+# and training budget: {doc}`50_leaderboard`.
 
 # %%
 ch.publish()

@@ -41,6 +41,11 @@
 # The registry is `memnb.leaderboard.registry.CONTENDERS` (the zoo plus the last two); the
 # suite is `memnb.leaderboard.suite`, the run procedure `memnb.leaderboard.experiment`, the
 # table and frontier `memnb.leaderboard.frontier`.
+#
+# **Builds on** {doc}`02_memory_zoo` (every layer checked exact, causal and segment-recurrent)
+# and each memory's own chapter: Drex in {doc}`10_ema_bootstrap`–{doc}`12_drex_model`, ReLSM and
+# memory-architectures in {doc}`20_relsm_ladder` and {doc}`21_kv_memory`, HRS in
+# {doc}`30_engram_leakage`–{doc}`33_exp_kernel_attention`, AMS in {doc}`40_ams_v4`.
 
 # %% tags=["parameters"]
 profile = "cpu"
