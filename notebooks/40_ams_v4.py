@@ -1,0 +1,923 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 40. AMS v4: bundle memory, prefix injection into a frozen LM, and why it failed
+#
+# **Question.** AMS v4 ("multiple Kakeya sets × three fiber bundles", FluffyAIcode
+# AgentMemorySystem PR #30) writes every fact into three "bundles" (time, topic, context), each a
+# (base, fiber, direction) triple computed from the frozen LM's pooled hidden state, compresses
+# side fields with "Kakeya sets", and reads memory back as **12 prefix slots** produced by
+# per-bundle attention and prepended to the frozen LM's input. Its own merge gate (prefix-only
+# mode A > 50%, hybrid C > 70% on a 20-fact session) **failed**: A = 0%, C = 30%. The PR names
+# fixes (prefix scale, topic diversity, top-k filtering, entity cloze). Does the architecture
+# recall facts at all, and do the named fixes address the reason it does not?
+#
+# The seed's claims judged here (`../shared/claims.yaml`, digest `research/ams.md`):
+#
+# - `ams.prefix_norm_failure`: a LayerNormed prefix is ~20× louder than token embeddings and
+#   causes degenerate repetition; a learnable scale fixes fluency (seed: ‖prefix‖ ≈ 39 vs ≈ 2 at
+#   D = 1536).
+# - `ams.topic_collapse`: topic bases collapse (pairwise cos > 0.99) under raw-token Jaccard;
+#   content-token Jaccard + a diversity hinge spreads them (seed: "1/5 diagnostic queries" after).
+# - `ams.prefix_only_recall`: the trained prefix-only mode A recalls facts from memory (seed: A at
+#   N = 20 fresh 0%, trained 0%; C 20% → 30%).
+# - `ams.topk_filter_closes_gap`: filtering to the top-k memories before cross-bundle attention
+#   (v4.7 fix 3) closes the gap (seed: proposed, untested).
+# - `ams.kakeya_compresses`: the Kakeya sets compress the stored context, median relative error
+#   ≤ 0.15 (seed: verified on synthetic rank-8 data only).
+#
+# **Where the math is.** `memnb/ams/`: `bundles.py` (the three encoders), `kakeya.py` (the codec
+# and registry), `cross_bundle.py` (query heads, per-bundle attention, 12 slots, LayerNorm ×
+# scale), `model.py` (write / read), `prefix.py` (injection, greedy decoding with a KV cache,
+# forced choice, the content-bias decoder), `trainer.py` (Trainer4 and the v4.7 objectives),
+# `geometry.py` (the inert Riemannian modules, off the main path), `reader.py` (the frozen reader
+# backbone), `experiments.py` (the loops). The harness is `memnb/eval/sessions.py`.
+#
+# **Where the seed's text and code disagree, this chapter follows the code** (digest §9): the
+# training corpus is 12 sentences (not 9); the "IDF-weighted" topic centroid is a uniform mean over
+# all tokens (no IDF is ever passed); the context encoder's attention pool is dead (`prev_turns`
+# is always None) and fed as zeros; the "retrieval filter in v4.6" does not exist (A and C attend
+# over all memories); `recon` and `write_policy` contribute nothing (the registry is never built
+# with batch 3), so the effective objective is 0.5·psa + 0.5·baa + 0.2·cbi (+ 0.1·write, kept);
+# the time/ctx alignment and independence losses are implemented as coded, not as TRAIN.md
+# describes; the geometry (metric, connection, transport) is never called.
+
+# %% tags=["parameters"]
+profile = "cpu"
+seeds = None
+reader_steps = None
+n_sessions = None
+n_identity = None
+n_distractors = None
+max_new = None
+train_steps = None
+alt_steps = None
+e1_sessions = None
+e2_sessions = None
+e3_n = None
+e3_queries = None
+e4_pairs = None
+e5_n = None
+e7_betas = None
+e7_sessions = None
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+from IPython.display import display
+from tqdm.auto import tqdm
+
+from memnb import plotting, stats
+from memnb.ams import experiments as X
+from memnb.ams.model import AMS
+from memnb.ams.reader import ReaderConfig, load_reader
+from memnb.ams.trainer import TrainSpec, train
+from memnb.chapter import Chapter
+from memnb.eval import sessions as S
+from memnb.seeding import seed_everything
+from memnb.train import progress_enabled
+
+plotting.use_style()
+ch = Chapter(
+    "40_ams_v4",
+    profile,
+    seeds=seeds,
+    given={
+        "reader_steps": reader_steps,
+        "n_sessions": n_sessions,
+        "n_identity": n_identity,
+        "n_distractors": n_distractors,
+        "max_new": max_new,
+        "train_steps": train_steps,
+        "alt_steps": alt_steps,
+        "e1_sessions": e1_sessions,
+        "e2_sessions": e2_sessions,
+        "e3_n": e3_n,
+        "e3_queries": e3_queries,
+        "e4_pairs": e4_pairs,
+        "e5_n": e5_n,
+        "e7_betas": e7_betas,
+        "e7_sessions": e7_sessions,
+    },
+    defaults={
+        "reader_steps": {"ci": 4, "cpu": 400, "gpu": 3000},
+        "n_sessions": {"ci": 2, "cpu": 17, "gpu": 100},
+        "n_identity": {"ci": 2, "cpu": 3, "gpu": 5},
+        "n_distractors": {"ci": 2, "cpu": 4, "gpu": 5},
+        "max_new": {"ci": 4, "cpu": 10, "gpu": 30},
+        "train_steps": {"ci": 2, "cpu": 60, "gpu": 60},
+        "alt_steps": {"ci": 2, "cpu": 60, "gpu": 1000},
+        "e1_sessions": {"ci": 1, "cpu": 3, "gpu": 20},
+        "e2_sessions": {"ci": 1, "cpu": 6, "gpu": 50},
+        "e3_n": {"ci": [1, 2, 5], "cpu": [1, 2, 5, 10, 20, 40], "gpu": [1, 2, 5, 10, 20, 40]},
+        "e3_queries": {"ci": 1, "cpu": 6, "gpu": 100},
+        "e4_pairs": {"ci": 1, "cpu": 3, "gpu": 30},
+        "e5_n": {"ci": [10, 20], "cpu": [10, 20, 100, 200], "gpu": [10, 20, 100, 1000]},
+        "e7_betas": {"ci": [0.0, 4.0], "cpu": [0.0, 2.0, 4.0, 8.0], "gpu": [0.0, 2.0, 4.0, 8.0]},
+        "e7_sessions": {"ci": 1, "cpu": 4, "gpu": 30},
+    },
+)
+
+
+def fm(name: str) -> str:
+    """A recorded metric as "mean ± CI half-width (n)"."""
+    return stats.fmt(ch.metrics[name])
+
+
+print(f"profile={ch.profile} seeds={ch.seeds} " + " ".join(f"{k}={v}" for k, v in ch.params.items()))
+
+# %% [markdown]
+# ## Scale decisions
+#
+# - **Backbone.** The seed used Qwen2.5-1.5B-Instruct, which reads facts from its prompt (its
+#   full-history mode D scores 100%). The book's backbone (chapter 1: 4 layers, D = 128, trained on
+#   Shakespeare) has never seen a dialogue and cannot copy a fact from its prompt, so all modes
+#   would sit at 0%. Following the digest's plan (§8.1), we fine-tune it once into a **reader**
+#   (`memnb/ams/reader.py`): random sessions in both prompt formats ("User: fact" history and
+#   "Context: fact"), 1–8 facts, **training** entity lists only, 70% of entities replaced by random
+#   pseudo-words so that only copying answers them. The reader is then frozen; it is what AMS
+#   attaches to. Every evaluation entity is **held out** (never an answer in the reader's or
+#   AMS's training). Its build time is not part of this chapter's run (it is cached, like the
+#   backbone); `reader_load_or_build_s` in the timings. At the `cpu` budget (`reader_steps` steps
+#   at batch 8) the reader learns the answer format ("Assistant: Name.") but barely learns to copy:
+#   the ceiling check below measures how far text in the prompt lifts it above the floor. The
+#   `gpu` profile trains it longer.
+# - **AMS modules.** Cfg4 unchanged apart from D = 128: bundle dims 8/16/12, fibers 32/64/48,
+#   heads 4/8/4, 12 slots as 2/6/4; AdamW 3e-4, wd 0.01, clip 1, batch 3, 60 steps on the seed's
+#   12 sentences (the "trained" model; the seed's run after both fixes: learnable scale,
+#   content-token Jaccard, diversity hinge, margin 0.2).
+# - **Sessions.** The seed's 20 facts / 10 queries verbatim (the "replica" table, N = 10 and 20),
+#   and `n_sessions` random sessions per seed (`n_identity` personal facts + `n_distractors`
+#   impersonal ones, one query per personal fact, held-out entities), so 3 seeds give ≥ 50
+#   sessions. Sessions are smaller than the seed's 10 + 10 because the reader was trained on ≤ 8
+#   facts (its positions beyond ~128 tokens are barely trained) and CPU time is shared.
+# - **Decoding.** Greedy, `max_new` tokens (the seed used 30; answers here are one entity), the same
+#   KV-cached loop for every mode. Alongside the generated text we score a **forced choice**: the
+#   summed log-probability of each candidate entity of the query's slot (6 held-out candidates,
+#   chance 1/6; 10 for the replica): it detects memory influence too weak to flip a greedy answer.
+# - **Seeds** set the random sessions, the AMS initialisation and training; the reader is fixed.
+
+# %%
+t0 = time.perf_counter()
+seed_everything(0, threads=1)
+lm, tok, reader_info = load_reader(ch.profile, ReaderConfig(steps=ch["reader_steps"]))
+ch.timings["reader_load_or_build_s"] = round(time.perf_counter() - t0, 1)
+hist = reader_info["history"]["loss"]
+ch.metric("reader_final_loss", float(np.mean(hist[-20:])))
+wte = lm.get_input_embeddings().weight
+ch.metric("token_embedding_norm_mean", float(wte.norm(dim=-1).mean()))
+print(
+    f"reader: {len(hist)} steps, loss {hist[0]:.2f} -> {np.mean(hist[-20:]):.2f} (last 20 mean); "
+    f"E||e|| = {wte.norm(dim=-1).mean():.3f}"
+)
+
+# %% [markdown]
+# ## E6 first: the inert geometry and the bit-identical ablation
+#
+# The seed's Riemannian metric, fiber connection and transporter (and the context attention pool)
+# are never called on the write, read or training path. We build AMS with and without them from
+# the same seed and compare the prefix, the greedy output and two training steps' losses: they
+# must be **bit-identical**, which justifies leaving the geometry out of everything below.
+
+# %%
+probe = S.make_session(10_000, n_identity=ch["n_identity"], n_distractors=ch["n_distractors"])
+
+
+def build(seed: int, **kw) -> AMS:
+    seed_everything(seed, threads=1)
+    return AMS(lm, tok, **kw)
+
+
+plain, geo = build(0), build(0, with_geometry=True)
+prompt = S.prompt_for(None, probe.queries[0][0], style="question")
+p_plain, _ = plain.prefix(plain.write(probe.facts), prompt)
+p_geo, _ = geo.prefix(geo.write(probe.facts), prompt)
+ids = tok.encode(prompt)
+from memnb.ams.prefix import greedy  # noqa: E402
+
+same_gen = greedy(lm, ids, prefix=p_plain.detach(), max_new=ch["max_new"]) == greedy(
+    lm, ids, prefix=p_geo.detach(), max_new=ch["max_new"]
+)
+log_plain = train(plain, TrainSpec(steps=2), seed=0)
+log_geo = train(geo, TrainSpec(steps=2), seed=0)
+identical = bool(torch.equal(p_plain, p_geo) and same_gen and log_plain == log_geo)
+n_main, n_geo = (
+    plain.n_params(),
+    geo.geometry.n_params() if hasattr(geo.geometry, "n_params") else sum(p.numel() for p in geo.geometry.parameters()),
+)
+ch.metric("e6_bit_identical", int(identical))
+ch.metric("params_main", n_main)
+ch.metric("params_geometry", n_geo)
+print(f"bit-identical with/without geometry: {identical}; trainable params {n_main:,} main + {n_geo:,} inert geometry "
+      f"({n_geo / (n_main + n_geo):.0%} of the total)")  # fmt: skip
+
+# %% [markdown]
+# ## Training the AMS variants
+#
+# Per seed we train, from the same initialisation:
+#
+# - `trained` — the seed's Trainer4 after both fixes (psa 50/50 self-split on the 12 sentences,
+#   learnable scale, content-token Jaccard, diversity hinge, margin 0.2); `fresh` is the untrained
+#   initialisation;
+# - E1 scale variants: LN only, LN × 1/√D (fixed), LN × learnable (= `trained`, initialised at
+#   1/√D). *Reduced:* the digest's fourth variant (LN × E‖e‖/√D) is implemented
+#   (`scale_mode="emb"`) but not trained here, for CPU time; its init ratio is reported;
+# - E2 topic variants: (a) raw-id Jaccard, margin 0.1, no hinge (the seed before the fix);
+#   (b) content-token Jaccard, margin 0.1, no hinge (the similarity target alone);
+#   (c) content-token Jaccard + diversity hinge, margin 0.2 (= `trained`); (d) (c) read with the
+#   query encoded with its own tokens (symmetric: no loss reads the query side, so (d) is (c)'s
+#   weights). *Reduced:* the digest's d_topic and corpus-size sweeps are not run, for CPU time;
+# - E4 objectives: `cloze` (entity masked in its fact) and `qa` (question → entity), both on
+#   10-memory train-entity sessions for `alt_steps` steps.
+
+# %%
+VARIANTS = {
+    "trained": ({}, TrainSpec(steps=ch["train_steps"])),
+    "e1_ln": ({"scale_mode": "ln"}, TrainSpec(steps=ch["train_steps"])),
+    "e1_inv_sqrt_d": ({"scale_mode": "inv_sqrt_d"}, TrainSpec(steps=ch["train_steps"])),
+    "e2_a_raw": ({}, TrainSpec(steps=ch["train_steps"], jaccard="raw", margin=0.1, diversity=False)),
+    "cloze": ({}, TrainSpec(objective="cloze", steps=ch["alt_steps"])),
+    "qa": ({}, TrainSpec(objective="qa", steps=ch["alt_steps"])),
+    "e2_b_content": ({}, TrainSpec(steps=ch["train_steps"], jaccard="content", margin=0.1, diversity=False)),
+}
+models: dict[int, dict[str, AMS]] = {}
+train_logs = []
+init_norm = {}
+t0 = time.perf_counter()
+for seed in ch.seeds:
+    models[seed] = {"fresh": build(seed)}
+    for name, (kw, spec) in tqdm(VARIANTS.items(), desc=f"train seed {seed}", disable=not progress_enabled()):
+        m = build(seed, **kw)
+        if name.startswith("e1_") or name == "trained":
+            p0, _ = m.prefix(m.write(probe.facts), prompt)
+            init_norm[(seed, name)] = float(X.norm_ratio(p0.detach(), wte).mean())
+        for step, row in enumerate(train(m, spec, seed=seed)):
+            train_logs.append({"seed": seed, "variant": name, "step": step, **row})
+        models[seed][name] = m
+    emb_init = build(seed, scale_mode="emb")
+    p0, _ = emb_init.prefix(emb_init.write(probe.facts), prompt)
+    init_norm[(seed, "e1_emb")] = float(X.norm_ratio(p0.detach(), wte).mean())
+ch.timings["train_s"] = round(time.perf_counter() - t0, 1)
+logs = pd.DataFrame(train_logs)
+
+
+def first_last_4(d: pd.DataFrame) -> pd.Series:
+    last = d[d.step >= d.step.max() - 3]
+    return pd.Series(
+        {"obj first-4": d[d.step < 4].obj.mean(), "obj last-4": last.obj.mean(), "baa last-4": last.baa.mean()}
+    )
+
+
+first_last = logs.groupby("variant")[["step", "obj", "baa"]].apply(first_last_4)
+first_last.round(3)
+
+# %% [markdown]
+# ## The harness: every mode on the random sessions and on the seed's replica
+#
+# Modes: `floor` (question only), `D` (full history, the ceiling), `oracle` (gold fact as
+# context), `bm25@1/3` and `cos@1/3` (untrained retrieval + text), `A:fresh`, `A:trained`,
+# `C:fresh`, `C:trained` (the seed's modes), `A:qa` (prefix trained with QA supervision),
+# `Atop4:qa` (v4.7 fix 3: attend over the topic top-4 only) and `Agold:qa` / `Agold:trained` (attend
+# over the gold memory only: the oracle filter). Scores: the seed's substring hit, the
+# word-boundary hit, the strict first-sentence hit, forced choice, distinct-token ratio and the
+# longest repeat. Rates per seed are over that seed's `n_sessions × n_identity` queries; the CI is
+# over seeds (Student t), and the pooled Wilson interval over all queries is shown too.
+
+# %%
+MODES = ["floor", "D", "oracle", "bm25@1", "bm25@3", "cos@1", "cos@3", "A:fresh", "A:trained", "C:fresh", "C:trained",
+         "A:qa", "Atop4:qa", "Agold:qa", "Agold:trained"]  # fmt: skip
+rows = []
+t0 = time.perf_counter()
+for seed in tqdm(ch.seeds, desc="sessions", disable=not progress_enabled()):
+    sess = [
+        S.make_session(1_000 * seed + i, n_identity=ch["n_identity"], n_distractors=ch["n_distractors"])
+        for i in range(ch["n_sessions"])
+    ]
+    use = {k: models[seed][k] for k in ("fresh", "trained", "qa")}
+    for r in X.run_modes(lm, tok, sess, MODES, use, max_new=ch["max_new"], tag="random"):
+        rows.append({"seed": seed, **r})
+ch.timings["harness_s"] = round(time.perf_counter() - t0, 1)
+H = pd.DataFrame(rows)
+ch.metric("n_random_sessions", int(len(ch.seeds) * ch["n_sessions"]))
+ch.metric("n_random_queries", int(len(H[H["mode"] == "floor"])))
+per_seed = H.groupby(["mode", "seed"])[
+    ["substring", "word", "strict", "choice", "distinct", "max_repeat", "input_tokens"]
+].mean()
+for mode in MODES:
+    for col in ("substring", "word", "strict", "choice", "distinct"):
+        ch.metric(f"{col}_{mode.replace(':', '_').replace('@', 'at')}", per_seed.loc[mode][col].tolist())
+
+
+def table(df: pd.DataFrame) -> pd.DataFrame:
+    out = {}
+    for mode in MODES:
+        d = df[df["mode"] == mode]
+        k, n = int(d.word.sum()), len(d)
+        lo, hi = S.wilson(k, n)
+        ps = d.groupby("seed")
+        out[mode] = {
+            "substring %": 100 * d.substring.mean(),
+            "word %": 100 * d.word.mean(),
+            "word Wilson 95% (pooled)": f"[{100 * lo:.0f}, {100 * hi:.0f}]",
+            "strict %": 100 * d.strict.mean(),
+            "strict per-seed CI": stats.fmt(stats.summarize(ps.strict.mean().tolist()), 2)
+            if len(ps) > 1
+            else f"{d.strict.mean():.2f}",
+            "choice %": 100 * d.choice.mean(),
+            "distinct ratio": d.distinct.mean(),
+            "input tokens": d.input_tokens.mean(),
+            "latency ms": 1000 * d.latency_s.mean(),
+        }
+    return pd.DataFrame(out).T
+
+
+print(f"chance of the forced choice: {100 * H.chance.mean():.1f}%  ({ch.metrics['n_random_queries']} queries, "
+      f"{ch.metrics['n_random_sessions']} sessions)")  # fmt: skip
+main_table = table(H)
+main_table.round(2)
+
+# %% [markdown]
+# **Read the ceiling rows first.** `D` and `oracle` show what the reader does with the fact *as
+# text*; a memory mode can only be judged against them. The cell below checks, per seed, whether
+# the ceiling is above the floor in the generated answers and in the forced choice.
+
+# %%
+for col in ("strict", "choice"):
+    ch.metric(f"ceiling_{col}_oracle_minus_floor", (per_seed.loc["oracle"][col] - per_seed.loc["floor"][col]).tolist())
+    ch.metric(f"ceiling_{col}_D_minus_floor", (per_seed.loc["D"][col] - per_seed.loc["floor"][col]).tolist())
+for k in ("ceiling_strict_oracle_minus_floor", "ceiling_choice_oracle_minus_floor", "ceiling_choice_D_minus_floor"):
+    print(f"{k}: {fm(k)} -> {stats.verdict(ch.metrics[k]['values'])} (SUPPORTED = ceiling above floor on every seed)")
+
+# %% [markdown]
+# Examples of what each mode says (first session of the first seed):
+
+# %%
+ex = H[(H.seed == ch.seeds[0]) & (H.session == 0) & (H["query"] == 0)][
+    ["mode", "keyword", "answer", "strict", "choice"]
+]
+ex
+
+# %% [markdown]
+# ### The replica: the seed's 20 facts and 10 queries, verbatim
+#
+# Ten queries per row (Wilson 95% intervals about ±30 pp wide); the AMS rows are the first seed's
+# models. At N = 20 the full-history prompt is about twice as long as anything the reader was
+# trained on.
+
+# %%
+rep_rows = []
+for n in (10, 20):
+    use = {k: models[ch.seeds[0]][k] for k in ("fresh", "trained", "qa")}
+    for r in X.run_modes(lm, tok, [S.replica_session(n)], MODES, use, max_new=ch["max_new"], tag=f"replica N={n}"):
+        rep_rows.append({"N": n, **r})
+R = pd.DataFrame(rep_rows)
+rep = (
+    R.pivot_table(index="mode", columns="N", values=["substring", "strict", "choice"], aggfunc="mean").reindex(MODES)
+    * 100
+)
+for n in (10, 20):
+    for col in ("substring", "strict"):
+        ch.metric(f"replica_{col}_N{n}_" + "A_trained", float(R[(R.N == n) & (R["mode"] == "A:trained")][col].mean()))
+        ch.metric(f"replica_{col}_N{n}_" + "D", float(R[(R.N == n) & (R["mode"] == "D")][col].mean()))
+rep.round(0)
+
+# %%
+R[(R.N == 20) & R["mode"].isin(["D", "oracle", "A:trained", "C:trained"])][["mode", "keyword", "answer"]].head(20)
+
+# %% [markdown]
+# ## E1: prefix norm
+#
+# Per slot, ‖prefix‖ / E‖e‖ (token-embedding rows) at initialisation and after training, the KL
+# of the first answer token with vs without the prefix, and the degeneracy and hit rate of A.
+#
+# **Verdict rule for `ams.prefix_norm_failure`** (stated before the numbers): per seed, the effect
+# `e = distinct ratio(LN × learnable) − distinct ratio(LN only)` of A's greedy answers after
+# training. SUPPORTED iff the LN-only norm ratio is > 5 on every seed **and** `stats.verdict(e)` is
+# SUPPORTED (the scaled prefix is more fluent on every seed, beyond the CI); REFUTED iff
+# `stats.verdict(e)` is REFUTED, or the LN-only ratio is ≤ 1 on every seed; INCONCLUSIVE otherwise.
+
+# %%
+e1 = []
+for seed in ch.seeds:
+    sess = [
+        S.make_session(50_000 + 100 * seed + i, n_identity=ch["n_identity"], n_distractors=ch["n_distractors"])
+        for i in range(ch["e1_sessions"])
+    ]
+    for name in ("e1_ln", "e1_inv_sqrt_d", "trained"):
+        for s in sess:
+            for r in X.prefix_norms(models[seed][name], s, max_new=ch["max_new"]):
+                e1.append({"seed": seed, "variant": name, "init_ratio": init_norm[(seed, name)], **r})
+E1 = pd.DataFrame(e1).replace({"variant": {"trained": "e1_learnable"}})
+e1_seed = E1.groupby(["variant", "seed"]).mean(numeric_only=True)
+ch.metric("e1_emb_init_ratio", [init_norm[(s, "e1_emb")] for s in ch.seeds])
+for v in ("e1_ln", "e1_inv_sqrt_d", "e1_learnable"):
+    for col in ("init_ratio", "norm_ratio", "kl", "distinct", "max_repeat", "strict"):
+        ch.metric(f"{v}_{col}", e1_seed.loc[v][col].tolist())
+e1_seed.groupby("variant").mean()[
+    ["init_ratio", "norm_ratio", "kl", "distinct", "max_repeat", "substring", "strict"]
+].round(3)
+
+# %%
+ln_ratio = np.array(ch.metrics["e1_ln_norm_ratio"]["values"])
+eff = (
+    np.array(ch.metrics["e1_learnable_distinct"]["values"]) - np.array(ch.metrics["e1_ln_distinct"]["values"])
+).tolist()
+v = stats.verdict(eff)
+if np.all(ln_ratio > 5) and v == "SUPPORTED":
+    v_norm = "SUPPORTED"
+elif v == "REFUTED" or np.all(ln_ratio <= 1):
+    v_norm = "REFUTED"
+else:
+    v_norm = "INCONCLUSIVE"
+ch.metric("e1_distinct_gain", eff)
+ch.claim(
+    "ams.prefix_norm_failure",
+    verdict=v_norm,
+    seed_says="LN prefix ~20x louder than tokens (||prefix|| ~39 vs ~2) -> repetition; learnable scale fixes fluency",
+    we_measured=f"LN-only slot/token norm ratio {fm('e1_ln_norm_ratio')} after training "
+    f"(init {fm('e1_ln_init_ratio')}); distinct ratio LN-only {fm('e1_ln_distinct')} vs "
+    f"learnable {fm('e1_learnable_distinct')}; gain {fm('e1_distinct_gain')}",
+    rule="SUPPORTED iff LN-only norm ratio > 5 on every seed and verdict(distinct_learnable - distinct_LN) SUPPORTED; "
+    "REFUTED iff that verdict is REFUTED or the ratio <= 1 on every seed",
+    evidence=["e1_ln_norm_ratio", "e1_ln_distinct", "e1_learnable_distinct", "e1_distinct_gain"],
+)
+
+# %% [markdown]
+# ## E2: topic collapse
+#
+# On each random session (and the replica's 20 facts) we read the memories' topic bases: mean and
+# 95th percentile of the off-diagonal cosine, the participation ratio (effective rank, at most 16),
+# the mean query–memory cosine, and top-1 retrieval accuracy, against untrained BM25 and pooled-h
+# cosine.
+#
+# **Verdict rule for `ams.topic_collapse`.** Per seed, `a` = mean off-diagonal cosine under (a)
+# raw-id Jaccard, `c` = under (c) content Jaccard + diversity hinge. SUPPORTED iff `a > 0.9` on
+# every seed (collapse; the seed reports > 0.99) **and** `stats.verdict(a − c)` is SUPPORTED (the
+# fix spreads them). REFUTED iff `stats.verdict(0.9 − a)` is SUPPORTED (no collapse, beyond the CI)
+# or `stats.verdict(a − c)` is REFUTED. INCONCLUSIVE otherwise.
+
+
+# %%
+def E2_VARIANTS(seed: int):
+    m = models[seed]
+    return [("fresh", m["fresh"], None), ("e2_a_raw", m["e2_a_raw"], None), ("e2_b_content", m["e2_b_content"], None),
+            ("e2_c_hinge", m["trained"], None), ("e2_d_symmetric", m["trained"], True)]  # fmt: skip
+
+
+e2 = []
+for seed in ch.seeds:
+    sess = [
+        S.make_session(60_000 + 100 * seed + i, n_identity=ch["n_identity"], n_distractors=ch["n_distractors"])
+        for i in range(ch["e2_sessions"])
+    ]
+    for s in sess:
+        base = X.retrieval_top1(lm, tok, s)
+        for name, model, sym in E2_VARIANTS(seed):
+            e2.append(
+                {"seed": seed, "variant": name, "set": "random", **X.topic_geometry(model, s, symmetric=sym), **base}
+            )
+    rep20 = S.replica_session(20)
+    rep_base = X.retrieval_top1(lm, tok, rep20)
+    for name, model, sym in E2_VARIANTS(seed):
+        e2.append(
+            {
+                "seed": seed,
+                "variant": name,
+                "set": "replica",
+                **X.topic_geometry(model, rep20, symmetric=sym),
+                **rep_base,
+            }
+        )
+E2 = pd.DataFrame(e2)
+e2_seed = E2[E2.set == "random"].groupby(["variant", "seed"]).mean(numeric_only=True)
+for v in ("fresh", "e2_a_raw", "e2_b_content", "e2_c_hinge", "e2_d_symmetric"):
+    for col in ("offdiag_mean", "offdiag_p95", "pr", "top1"):
+        ch.metric(f"{v}_{col}", e2_seed.loc[v][col].tolist())
+ch.metric("topic_bm25_top1", e2_seed.loc["fresh"]["bm25"].tolist())
+ch.metric("topic_cos_top1", e2_seed.loc["fresh"]["cos"].tolist())
+E2.groupby(["set", "variant"]).mean(numeric_only=True)[
+    ["offdiag_mean", "offdiag_p95", "pr", "query_mem_cos", "top1", "bm25", "cos"]
+].round(3)
+
+# %%
+a = np.array(ch.metrics["e2_a_raw_offdiag_mean"]["values"])
+c = np.array(ch.metrics["e2_c_hinge_offdiag_mean"]["values"])
+spread = stats.verdict((a - c).tolist())
+no_collapse = stats.verdict((0.9 - a).tolist())
+if np.all(a > 0.9) and spread == "SUPPORTED":
+    v_topic = "SUPPORTED"
+elif no_collapse == "SUPPORTED" or spread == "REFUTED":
+    v_topic = "REFUTED"
+else:
+    v_topic = "INCONCLUSIVE"
+ch.claim(
+    "ams.topic_collapse",
+    verdict=v_topic,
+    seed_says="pairwise topic cos > 0.99 under raw-token Jaccard; content Jaccard + diversity hinge spreads them "
+    "(1/5 queries right)",
+    we_measured=f"off-diag cos (a) raw {fm('e2_a_raw_offdiag_mean')}, (b) content {fm('e2_b_content_offdiag_mean')}, "
+    f"(c) content+hinge "
+    f"{fm('e2_c_hinge_offdiag_mean')}, fresh {fm('fresh_offdiag_mean')}; top-1 (c) "
+    f"{fm('e2_c_hinge_top1')}, (d) {fm('e2_d_symmetric_top1')} vs BM25 "
+    f"{fm('topic_bm25_top1')}",
+    rule="SUPPORTED iff a>0.9 on every seed and verdict(a-c) SUPPORTED; REFUTED iff verdict(0.9-a) SUPPORTED or "
+    "verdict(a-c) REFUTED (a, c = mean off-diagonal topic cos under raw / content+hinge)",
+    evidence=["e2_a_raw_offdiag_mean", "e2_c_hinge_offdiag_mean", "e2_c_hinge_top1", "topic_bm25_top1"],
+)
+
+# %% [markdown]
+# ## A recalls? (`ams.prefix_only_recall`)
+#
+# **Verdict rule.** Per seed, `e = substring hit(A:trained) − substring hit(floor) − 0.10` on the
+# random held-out sessions: the seed's own (most lenient) scorer, and a 10-point margin, the
+# smallest difference the seed's 10-query table can show. SUPPORTED iff `stats.verdict(e)` is
+# SUPPORTED; REFUTED iff it is REFUTED (A is less than 10 points above the floor on every seed,
+# beyond the CI) **and** the setting has the power to show recall at all: the text oracle is more
+# than 10 points above the floor (`stats.verdict(oracle − floor − 0.10)` SUPPORTED); INCONCLUSIVE
+# otherwise. (The power condition was added after a first `cpu` run showed the reader's own ceiling
+# at the floor: without it, "A does not recall" would be judged where nothing recalls.)
+
+# %%
+A_sub = np.array(ch.metrics["substring_A_trained"]["values"])
+F_sub = np.array(ch.metrics["substring_floor"]["values"])
+ch.metric("A_minus_floor_substring", (A_sub - F_sub).tolist())
+ch.metric(
+    "A_minus_floor_choice",
+    (np.array(ch.metrics["choice_A_trained"]["values"]) - np.array(ch.metrics["choice_floor"]["values"])).tolist(),
+)
+O_sub = np.array(ch.metrics["substring_oracle"]["values"])
+power = stats.verdict((O_sub - F_sub - 0.10).tolist()) == "SUPPORTED"
+ch.metric("oracle_minus_floor_substring", (O_sub - F_sub).tolist())
+v_recall = stats.verdict((A_sub - F_sub - 0.10).tolist())
+if v_recall == "REFUTED" and not power:
+    v_recall = "INCONCLUSIVE"
+print(f"power (text oracle > floor + 10 pp on every seed): {power}; verdict {v_recall}")
+ch.claim(
+    "ams.prefix_only_recall",
+    verdict=v_recall,
+    seed_says="trained A recalls facts (seed: A at N=20 fresh 0%, trained 0%; C 20% -> 30%; gate 50/70 failed)",
+    we_measured=f"substring hit A:trained {fm('substring_A_trained')} vs floor "
+    f"{fm('substring_floor')}, oracle {fm('substring_oracle')}, D "
+    f"{fm('substring_D')}; forced choice A {fm('choice_A_trained')} vs floor "
+    f"{fm('choice_floor')} (chance {H.chance.mean():.3f})",
+    rule="verdict(substring(A:trained) - substring(floor) - 0.10) over seeds; REFUTED only if also "
+    "verdict(substring(oracle) - substring(floor) - 0.10) is SUPPORTED (the setting can show recall)",
+    evidence=[
+        "substring_A_trained",
+        "substring_floor",
+        "substring_oracle",
+        "A_minus_floor_substring",
+        "choice_A_trained",
+    ],
+)
+
+# %% [markdown]
+# ## E3: dilution against capacity
+#
+# For N ∈ `e3_n` the store holds the gold fact plus N − 1 others (other personal facts, then
+# distractors); per bundle we log the attention mass on the gold memory (mean over heads; uniform
+# is 1/N) and the normalised entropy, and A's forced choice and strict hit, for flat attention,
+# topic top-1 / top-4 filters and the oracle filter. N = 1 is "A with only the gold memory": the
+# decisive number.
+#
+# **Verdict rule for `ams.topk_filter_closes_gap`.** On the random sessions, per seed, with the
+# QA-trained prefix (the objective most favourable to A, E4): `e_k = hit(Atop4) − hit(A) −
+# 0.5·(hit(oracle text) − hit(A))` and `e_o` the same with the oracle filter `Agold`, substring
+# hits. SUPPORTED iff `stats.verdict(e_k)` is SUPPORTED (the real top-4 filter closes at least half
+# the gap to the text oracle); REFUTED iff `stats.verdict(e_o)` is REFUTED (even a perfect filter
+# does not); INCONCLUSIVE otherwise.
+
+# %%
+e3 = []
+t0 = time.perf_counter()
+for seed in ch.seeds:
+    for name in ("trained", "qa"):
+        for r in X.dilution(models[seed][name], 70_000 + seed, ch["e3_n"], ch["e3_queries"], max_new=ch["max_new"]):
+            e3.append({"seed": seed, "model": name, **r})
+ch.timings["e3_s"] = round(time.perf_counter() - t0, 1)
+E3 = pd.DataFrame(e3)
+flat = E3[E3["filter"] == "flat"].groupby(["model", "N", "seed"]).mean(numeric_only=True)
+for name in ("trained", "qa"):
+    for n in ch["e3_n"]:
+        ch.metric(f"e3_{name}_gold_mass_topic_N{n}", flat.loc[(name, n)]["gold_mass_topic"].tolist())
+        ch.metric(f"e3_{name}_choice_flat_N{n}", flat.loc[(name, n)]["choice"].tolist())
+E3.groupby(["model", "filter", "N"]).mean(numeric_only=True)[
+    ["gold_mass_time", "gold_mass_topic", "gold_mass_ctx", "entropy_topic", "choice", "strict", "chance"]
+].round(3)
+
+# %%
+fig, axes = plotting.subplots(2)
+d = E3[E3["filter"] == "flat"].copy()
+d["uniform 1/N"] = 1 / d["N"]
+plotting.mean_ci_lines(d, x="N", y="gold_mass_topic", hue="model", ax=axes[0, 0])
+axes[0, 0].plot(sorted(d.N.unique()), [1 / n for n in sorted(d.N.unique())], "k--", label="uniform 1/N")
+axes[0, 0].set(
+    xscale="log", xlabel="memories in store N", ylabel="topic attention on gold (fraction)", title="Dilution"
+)
+axes[0, 0].legend()
+plotting.mean_ci_lines(E3[E3.model == "qa"], x="N", y="choice", hue="filter", ax=axes[0, 1])
+axes[0, 1].axhline(E3.chance.mean(), color="k", ls=":", label="chance")
+axes[0, 1].set(
+    xscale="log",
+    xlabel="memories in store N",
+    ylabel="A forced-choice accuracy (fraction)",
+    title="A (QA-trained) by filter",
+)
+axes[0, 1].legend(fontsize=8)
+plt.show()
+
+# %%
+hit = {m: np.array(ch.metrics[f"substring_{m}"]["values"]) for m in ("A_qa", "Atop4_qa", "Agold_qa", "oracle")}
+e_k = (hit["Atop4_qa"] - hit["A_qa"] - 0.5 * (hit["oracle"] - hit["A_qa"])).tolist()
+e_o = (hit["Agold_qa"] - hit["A_qa"] - 0.5 * (hit["oracle"] - hit["A_qa"])).tolist()
+ch.metric("topk_gap_effect", e_k)
+ch.metric("oracle_filter_gap_effect", e_o)
+if stats.verdict(e_k) == "SUPPORTED":
+    v_topk = "SUPPORTED"
+elif stats.verdict(e_o) == "REFUTED":
+    v_topk = "REFUTED"
+else:
+    v_topk = "INCONCLUSIVE"
+ch.claim(
+    "ams.topk_filter_closes_gap",
+    verdict=v_topk,
+    seed_says="filtering to top-k memories before cross-bundle attention closes the recall gap (proposed, untested)",
+    we_measured=f"substring hit, QA-trained prefix: flat {fm('substring_A_qa')}, top-4 "
+    f"{fm('substring_Atop4_qa')}, gold-only {fm('substring_Agold_qa')} vs text oracle "
+    f"{fm('substring_oracle')}; Agold:trained {fm('substring_Agold_trained')}",
+    rule="e = hit(filtered A) - hit(A) - 0.5*(hit(oracle text) - hit(A)); SUPPORTED iff verdict(e_top4) SUPPORTED; "
+    "REFUTED iff verdict(e_goldonly) REFUTED",
+    evidence=[
+        "substring_A_qa",
+        "substring_Atop4_qa",
+        "substring_Agold_qa",
+        "substring_oracle",
+        "topk_gap_effect",
+        "oracle_filter_gap_effect",
+    ],
+)
+
+# %% [markdown]
+# ## E4: the training objective
+#
+# psa (the seed's 50/50 self-split; `trained`), entity cloze, QA-format supervision; all evaluated on
+# held-out sessions (the harness rows `A:trained`, `A:qa`, and the cloze model below) and probed for
+# invariance: the cosine between the prefixes of different queries on one store (1 = the prefix
+# ignores the query), and how often the answer / forced choice changes when the store is swapped
+# for another session's facts (0 = the prefix ignores the memory).
+
+# %%
+e4 = []
+for seed in ch.seeds:
+    for i in range(ch["e4_pairs"]):
+        s1 = S.make_session(80_000 + 100 * seed + 2 * i, n_identity=ch["n_identity"], n_distractors=ch["n_distractors"])
+        s2 = S.make_session(
+            80_000 + 100 * seed + 2 * i + 1, n_identity=ch["n_identity"], n_distractors=ch["n_distractors"]
+        )
+        for name in ("fresh", "trained", "cloze", "qa"):
+            e4.append(
+                {"seed": seed, "objective": name, **X.invariance(models[seed][name], s1, s2, max_new=ch["max_new"])}
+            )
+    sess = [
+        S.make_session(1_000 * seed + i, n_identity=ch["n_identity"], n_distractors=ch["n_distractors"])
+        for i in range(ch["e4_pairs"])
+    ]
+    for r in X.run_modes(lm, tok, sess, ["A:cloze"], {"cloze": models[seed]["cloze"]}, max_new=ch["max_new"]):
+        e4.append({"seed": seed, "objective": "cloze", "A_choice": r["choice"], "A_substring": r["substring"]})
+E4 = pd.DataFrame(e4)
+e4_seed = E4.groupby(["objective", "seed"]).mean(numeric_only=True)
+for name in ("fresh", "trained", "cloze", "qa"):
+    for col in ("prefix_cos", "swap_answer_changed", "swap_choice_changed"):
+        ch.metric(f"e4_{name}_{col}", e4_seed.loc[name][col].tolist())
+obj_rows = (
+    logs[logs.variant.isin(["trained", "cloze", "qa"])].groupby("variant")[["step", "obj", "baa"]].apply(first_last_4)
+)
+summary = E4.groupby("objective").mean(numeric_only=True)[["prefix_cos", "swap_answer_changed", "swap_choice_changed"]]
+summary["A choice (harness)"] = [
+    H[H["mode"] == m].choice.mean() if m in set(H["mode"]) else np.nan
+    for m in ("A:cloze", "A:fresh", "A:qa", "A:trained")
+]
+summary.loc["cloze", "A choice (harness)"] = E4[E4.objective == "cloze"].A_choice.mean()
+summary.join(obj_rows[["obj first-4", "obj last-4"]]).round(3)
+
+# %% [markdown]
+# ## E5: Kakeya audit
+#
+# The registry is built, as coded, once on the first 8 memories and never rebuilt; later memories
+# are out-of-sample encodes. For set 0 (time bundle, field h) and set 3 (topic bundle, content
+# embedding mean), the median relative error against ‖v‖ (the seed's ratio) and against ‖v − μ‖
+# (the informative, centred part), in- and out-of-sample, and for a registry rebuilt on all N; and
+# the floats stored (skeletons + codes) against the raw floats. Also the seed's own test: synthetic
+# rank-8 data, and the alignment error (0 by construction). Scrambling every compressed code
+# cannot change generation: the read path never decodes (E6 shows the whole module is off it).
+#
+# **Verdict rule for `ams.kakeya_compresses`.** Per seed at N = 20 (the PR's store size), set 0:
+# `e_err = 0.15 − median out-of-sample error vs ‖v‖` and `e_cmp = raw floats / stored floats − 1`.
+# SUPPORTED iff `stats.verdict(e_err)` and `stats.verdict(e_cmp)` are both SUPPORTED; REFUTED iff
+# either is REFUTED; INCONCLUSIVE otherwise.
+
+# %%
+from memnb.ams import kakeya  # noqa: E402
+
+e5 = []
+for seed in ch.seeds:
+    pool = []
+    i = 0
+    while len(pool) < max(ch["e5_n"]):
+        pool += S.make_session(90_000 + 1_000 * seed + i, n_identity=len(S.SLOTS), n_distractors=4).facts
+        i += 1
+    for r in X.kakeya_audit(models[seed]["trained"], pool, ch["e5_n"]):
+        e5.append({"seed": seed, **r})
+    syn = X.synthetic_low_rank(seed)
+    kset = kakeya.KakeyaSet(syn, torch.randn(8, generator=torch.Generator().manual_seed(seed)))
+    err_n, err_c = kakeya.relative_errors(kset, syn)
+    ch.metrics.setdefault("_syn", []).append((float(err_n.median()), float(err_c.median()), float(err_n.max())))
+syn_vals = ch.metrics.pop("_syn")
+ch.metric("e5_synthetic_median_err", [s[0] for s in syn_vals])
+ch.metric("e5_synthetic_median_err_centred", [s[1] for s in syn_vals])
+E5 = pd.DataFrame(e5)
+E5["raw/stored"] = E5.raw_floats / E5.stored_floats
+n_ref = 20 if 20 in ch["e5_n"] else ch["e5_n"][-1]
+ref = E5[(E5.N == n_ref) & (E5["set"] == 0)].sort_values("seed")
+ch.metric("e5_out_err_N20_set0", ref.out_norm.tolist())
+ch.metric("e5_out_err_centred_N20_set0", ref.out_centred.tolist())
+ch.metric("e5_raw_over_stored_N20", ref["raw/stored"].tolist())
+ch.metric("e5_align_error_max", float(E5.align_error.max()))
+E5.groupby(["set", "N"]).mean(numeric_only=True)[
+    [
+        "d_eff",
+        "in_norm",
+        "in_centred",
+        "out_norm",
+        "out_centred",
+        "rebuilt_norm",
+        "rebuilt_centred",
+        "stored_floats",
+        "raw_floats",
+        "raw/stored",
+    ]
+].round(3)
+
+# %%
+e_err = (0.15 - np.array(ch.metrics["e5_out_err_N20_set0"]["values"])).tolist()
+e_cmp = (np.array(ch.metrics["e5_raw_over_stored_N20"]["values"]) - 1).tolist()
+ve, vc = stats.verdict(e_err), stats.verdict(e_cmp)
+v_kakeya = "SUPPORTED" if ve == vc == "SUPPORTED" else "REFUTED" if "REFUTED" in (ve, vc) else "INCONCLUSIVE"
+ch.claim(
+    "ams.kakeya_compresses",
+    verdict=v_kakeya,
+    seed_says="Kakeya sets compress the stored context, median relative reconstruction error <= 0.15 "
+    "(synthetic data only)",
+    we_measured=f"N={n_ref}, set 0: out-of-sample median error {fm('e5_out_err_N20_set0')} vs ||v||, "
+    f"{fm('e5_out_err_centred_N20_set0')} vs ||v-mu||; raw/stored floats "
+    f"{fm('e5_raw_over_stored_N20')}; synthetic rank-8 {fm('e5_synthetic_median_err')}",
+    rule="SUPPORTED iff verdict(0.15 - out-of-sample median error) and verdict(raw/stored - 1) both SUPPORTED; "
+    "REFUTED iff either REFUTED",
+    evidence=[
+        "e5_out_err_N20_set0",
+        "e5_out_err_centred_N20_set0",
+        "e5_raw_over_stored_N20",
+        "e5_synthetic_median_err",
+    ],
+)
+
+# %% [markdown]
+# ## E7: metric audit — a decoder that sprays memory keywords
+#
+# No learning: the question alone, plus `β·IDF(t)` added to the logit of every token that occurs
+# in the session's memories (the seed's v3.46 content bias). Scored by the seed's substring scorer
+# and by the strict first-sentence scorer, with degeneracy.
+
+# %%
+background = [f for i in range(200) for f in S.make_session(5_000 + i, heldout=False).facts]
+e7 = []
+for seed in ch.seeds:
+    sess = [
+        S.make_session(1_000 * seed + i, n_identity=ch["n_identity"], n_distractors=ch["n_distractors"])
+        for i in range(ch["e7_sessions"])
+    ]
+    for r in X.content_bias_audit(lm, tok, sess, ch["e7_betas"], background, max_new=ch["max_new"]):
+        e7.append({"seed": seed, **r})
+E7 = pd.DataFrame(e7)
+e7_seed = E7.groupby(["beta", "seed"]).mean(numeric_only=True)
+for b in ch["e7_betas"]:
+    for col in ("substring", "strict", "distinct"):
+        ch.metric(f"e7_beta{b:g}_{col}", e7_seed.loc[b][col].tolist())
+display(E7.groupby("beta").mean(numeric_only=True)[["substring", "word", "strict", "distinct", "max_repeat"]].round(3))
+E7[E7.beta == max(ch["e7_betas"])][["answer"]].head(6)
+
+# %% [markdown]
+# ## The answer
+#
+# The figure: held-out recall of every mode on the random sessions (strict first-sentence hit
+# and forced choice, mean over seeds with 95% CI), chance and floor marked.
+
+# %%
+fig, axes = plotting.subplots(1)
+ax = axes[0, 0]
+long = (
+    H.groupby(["mode", "seed"])[["strict", "choice"]]
+    .mean()
+    .reset_index()
+    .melt(id_vars=["mode", "seed"], var_name="score", value_name="rate")
+)
+sns.barplot(data=long, y="mode", x="rate", hue="score", order=MODES, errorbar=("ci", 95), ax=ax)
+ax.axvline(H.chance.mean(), color="k", ls=":", label="forced-choice chance")
+ax.set(
+    xlabel="held-out recall (fraction of queries)",
+    ylabel="mode",
+    title="Text in the prompt recalls; the prefix does not",
+)
+ax.legend(fontsize=8)
+plt.show()
+
+# %%
+verdicts = {c["id"]: c for c in ch.claims}
+answer = pd.DataFrame(
+    [
+        {
+            "claim": k,
+            "seed's number": s,
+            "ours (mean ± 95% CI over seeds)": verdicts[k]["we_measured"],
+            "verdict": verdicts[k]["verdict"],
+        }
+        for k, s in (
+            ("ams.prefix_norm_failure", "||prefix|| ~39 vs ~2"),
+            ("ams.topic_collapse", "cos > 0.99; 1/5 after fix"),
+            ("ams.prefix_only_recall", "A 0% trained at N=20"),
+            ("ams.topk_filter_closes_gap", "untested"),
+            ("ams.kakeya_compresses", "median err <= 0.15 (synthetic)"),
+        )
+    ]
+).set_index("claim")
+answer
+
+# %% [markdown]
+# ### Which failure each fix addresses, and what remains
+#
+# The table below is filled from this run's metrics (means over seeds): for each failure the
+# digest names (§7), the fix, what the fix changes here, and what remains after it.
+#
+# **The honest baseline.** Retrieval plus the fact as text in the prompt (BM25 or pooled-h cosine,
+# top-1/3: rows `bm25@k`, `cos@k` of the harness table) needs no training and is the competitor
+# every prefix mode should be measured against; its input-token cost is in the same table.
+
+# %%
+M = {k: v["mean"] if isinstance(v, dict) else v for k, v in ch.metrics.items()}
+n_top = max(ch["e3_n"])
+b_lo, b_hi = min(ch["e7_betas"]), max(ch["e7_betas"])
+fixes = pd.DataFrame(
+    [
+        ("prefix ≈ √D loud (E1)", "LN × learnable scale",
+         f"slot/token norm ratio {M['e1_ln_norm_ratio']:.1f} → {M['e1_learnable_norm_ratio']:.2f}",
+         f"distinct ratio {M['e1_ln_distinct']:.2f} → {M['e1_learnable_distinct']:.2f}; strict hit of A "
+         f"{M['e1_learnable_strict']:.2f}"),
+        ("topic bases collapse (E2)", "content Jaccard + diversity hinge; symmetric query",
+         f"off-diag cos {M['e2_a_raw_offdiag_mean']:.3f} (raw) → {M['e2_b_content_offdiag_mean']:.3f} (content) "
+         f"→ {M['e2_c_hinge_offdiag_mean']:.3f} (+ hinge)",
+         f"topic top-1 {M['e2_c_hinge_top1']:.2f} (symmetric {M['e2_d_symmetric_top1']:.2f}) vs BM25 "
+         f"{M['topic_bm25_top1']:.2f}, pooled-h cos {M['topic_cos_top1']:.2f}"),
+        ("dilution over N (E3)", "top-4 / oracle filter before attention",
+         f"gold topic mass (QA model) N=1 {M['e3_qa_gold_mass_topic_N1']:.2f}, N={n_top} "
+         f"{M[f'e3_qa_gold_mass_topic_N{n_top}']:.3f}",
+         f"A substring hit flat {M['substring_A_qa']:.3f}, top-4 {M['substring_Atop4_qa']:.3f}, gold only "
+         f"{M['substring_Agold_qa']:.3f} vs text oracle {M['substring_oracle']:.3f}"),
+        ("self-completion objective (E4)", "entity cloze, QA supervision",
+         f"store-swap choice change psa {M['e4_trained_swap_choice_changed']:.2f}, cloze "
+         f"{M['e4_cloze_swap_choice_changed']:.2f}, qa {M['e4_qa_swap_choice_changed']:.2f}",
+         f"forced choice A:qa {M['choice_A_qa']:.3f} vs floor {M['choice_floor']:.3f}"),
+        ("Kakeya side store (E5, E6)", "none needed: off the read path",
+         f"bit-identical without geometry: {bool(M['e6_bit_identical'])}",
+         f"raw/stored floats at N=20: {M['e5_raw_over_stored_N20']:.2f}; centred error "
+         f"{M['e5_out_err_centred_N20_set0']:.2f}"),
+        ("gate met by keyword spraying (E7)", "strict scorers",
+         f"substring hit β={b_lo:g} {M[f'e7_beta{b_lo:g}_substring']:.2f} → β={b_hi:g} "
+         f"{M[f'e7_beta{b_hi:g}_substring']:.2f}",
+         f"strict hit {M[f'e7_beta{b_hi:g}_strict']:.2f}, distinct ratio {M[f'e7_beta{b_hi:g}_distinct']:.2f}"),
+        ("honest baseline", "BM25 / pooled-h cosine top-k + text",
+         f"strict hit bm25@1 {M['strict_bm25at1']:.3f}, cos@1 {M['strict_cosat1']:.3f}, D {M['strict_D']:.3f}",
+         f"forced choice bm25@1 {M['choice_bm25at1']:.3f}, oracle {M['choice_oracle']:.3f}, A:trained "
+         f"{M['choice_A_trained']:.3f}"),
+    ],
+    columns=["failure", "fix", "what the fix changes (measured)", "what remains (measured)"],
+).set_index("failure")  # fmt: skip
+fixes
+
+# %%
+ch.publish()
