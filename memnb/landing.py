@@ -1,0 +1,99 @@
+"""The landing page's key figures, drawn from the published results (never from typed-in numbers).
+
+``write(rows, profile, book)`` is called by ``python -m memnb ledger`` and writes, beside
+``book/intro.md``:
+
+- ``_verdicts.png``: the ledger's verdicts per seed project (stacked counts);
+- ``_leaderboard.png``: chapter 50's score per memory (mean exact match over its suite, 95% CI
+  over seeds) against the suite's mean chance level, if that chapter has published;
+- ``_key_figures.md``: the two figures as MyST directives, included by the landing page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from memnb import plotting
+from memnb.cache import atomic_write_text
+from memnb.ledger import NOT_RUN, ORDER, RESULTS, SYSTEMS, Row
+
+LEADERBOARD = "50_leaderboard"
+COLORS = {"SUPPORTED": "#2a9d55", "REFUTED": "#c8553d", "INCONCLUSIVE": "#9a9a9a", NOT_RUN: "#e0e0e0"}
+
+
+def verdict_counts(rows: list[Row]) -> pd.DataFrame:
+    """Verdict counts, one row per seed project (in ``SYSTEMS`` order), one column per verdict."""
+    counts = {
+        name: Counter(r.verdict for r in rows if r.id.split(".")[0] == prefix) for prefix, name in SYSTEMS.items()
+    }
+    return pd.DataFrame({v: [counts[s][v] for s in counts] for v in ORDER}, index=list(counts))
+
+
+def leaderboard_scores(record: dict) -> tuple[pd.DataFrame, float]:
+    """Chapter 50's per-memory score (mean, 95% CI) sorted best first, and the mean chance level."""
+    m = record["metrics"]
+    rows = [
+        {"memory": key.split("/")[0], "mean": v["mean"], "lo": v["ci95"][0], "hi": v["ci95"][1]}
+        for key, v in m.items()
+        if key.endswith("/score")
+    ]
+    return pd.DataFrame(rows).sort_values("mean", ascending=False), float(m["mean_chance"])
+
+
+def _save(fig: Figure, path: Path) -> None:
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    tmp.replace(path)
+
+
+def write(rows: list[Row], profile: str, book: Path, results: Path = RESULTS) -> list[Path]:
+    """Draw the key figures into ``book`` and write ``book/_key_figures.md``; returns the figures."""
+    plotting.use_style()
+    made, blocks = [], []
+    counts = verdict_counts(rows)
+    fig = Figure(figsize=(7, 2.8))
+    ax = fig.subplots()
+    counts.iloc[::-1].plot.barh(stacked=True, ax=ax, color=[COLORS[v] for v in counts.columns], width=0.7)
+    ax.set(xlabel="claims (count)", ylabel="", title=f"Verdicts per seed project ({profile} profile)")
+    ax.legend(ncol=4, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.12), frameon=False)
+    _save(fig, book / "_verdicts.png")
+    made.append(book / "_verdicts.png")
+    blocks.append(
+        "```{figure} _verdicts.png\n:width: 80%\n\nEvery claim's verdict, counted per seed project, from "
+        f"`results/{profile}/*.json` (the ledger's rows).\n```\n"
+    )
+    board = results / profile / f"{LEADERBOARD}.json"
+    if board.exists():
+        scores, chance = leaderboard_scores(json.loads(board.read_text()))
+        fig = Figure(figsize=(7, 3.6))
+        ax = fig.subplots()
+        y = range(len(scores))
+        ax.errorbar(
+            scores["mean"],
+            y,
+            xerr=[scores["mean"] - scores["lo"], scores["hi"] - scores["mean"]],
+            fmt="o",
+            capsize=3,
+        )
+        ax.axvline(chance, color="0.4", ls="--", lw=1, label="mean chance level")
+        ax.set_yticks(list(y), scores["memory"])
+        ax.invert_yaxis()
+        ax.set(xlabel="exact match, mean over tasks and lengths (fraction)", title="One recall suite, every memory")
+        ax.legend(fontsize=8)
+        _save(fig, book / "_leaderboard.png")
+        made.append(book / "_leaderboard.png")
+        page = LEADERBOARD
+        if (book / "chapters" / f"{LEADERBOARD}.ipynb").exists():
+            page = f"{{doc}}`chapter 50 <chapters/{LEADERBOARD}>`"
+        blocks.append(
+            "```{figure} _leaderboard.png\n:width: 80%\n\nEvery memory at matched size and training budget "
+            "on one recall suite, 1x to 8x its training length: mean and 95% CI over seeds, from "
+            f"`results/{profile}/{LEADERBOARD}.json` ({page}).\n```\n"
+        )
+    atomic_write_text(book / "_key_figures.md", "\n".join(blocks))
+    return made
