@@ -2,7 +2,6 @@ import pytest
 import torch
 
 from memnb.layers.prefix_memory import PrefixMemory
-from memnb.zoo import future_leak, segment_error
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -11,18 +10,6 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def layer():
     torch.manual_seed(0)
     return PrefixMemory(32, 4, segment_len=8, n_slots=3).double()
-
-
-def test_segments_equal_one_pass(layer):
-    x = torch.randn(2, 45, 32, dtype=torch.float64)
-    for seg in (1, 3, 8, 13):
-        assert segment_error(layer, x, seg) < 1e-12
-
-
-def test_no_future_leak(layer):
-    x = torch.randn(2, 40, 32, dtype=torch.float64)
-    for t in (1, 7, 8, 9, 30):
-        assert future_leak(layer, x, t) == 0.0
 
 
 def test_first_segment_is_plain_causal_attention(layer):
