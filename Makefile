@@ -44,7 +44,7 @@ book: chapters
 
 # Chapters are converted to .ipynb with profile=ci injected (papermill --prepare-only), then
 # executed cell by cell by nbval beside the unit tests, in one pytest run.
-test: data
+test: data lint
 	rm -rf $(NBTEST) && mkdir -p $(NBTEST)
 	for f in notebooks/[0-9][0-9]_*.py; do \
 	  n=$$(basename $$f .py); \

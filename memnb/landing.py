@@ -37,11 +37,11 @@ def verdict_counts(rows: list[Row]) -> pd.DataFrame:
 def leaderboard_scores(record: dict) -> tuple[pd.DataFrame, float]:
     """Chapter 50's per-memory score (mean, 95% CI) sorted best first, and the mean chance level."""
     m = record["metrics"]
-    rows = [
-        {"memory": key.split("/")[0], "mean": v["mean"], "lo": v["ci95"][0], "hi": v["ci95"][1]}
-        for key, v in m.items()
-        if key.endswith("/score")
-    ]
+    rows = []
+    for key, v in m.items():
+        if key.endswith("/score"):
+            lo, hi = v["ci95"] if v.get("ci95") else (v["mean"], v["mean"])  # one seed: no interval
+            rows.append({"memory": key.split("/")[0], "mean": v["mean"], "lo": lo, "hi": hi, "n": v.get("n", 1)})
     return pd.DataFrame(rows).sort_values("mean", ascending=False), float(m["mean_chance"])
 
 
@@ -83,7 +83,10 @@ def write(rows: list[Row], profile: str, book: Path, results: Path = RESULTS) ->
         ax.axvline(chance, color="0.4", ls="--", lw=1, label="mean chance level")
         ax.set_yticks(list(y), scores["memory"])
         ax.invert_yaxis()
+        n_seeds = int(scores["n"].min())
         ax.set(xlabel="exact match, mean over tasks and lengths (fraction)", title="One recall suite, every memory")
+        if n_seeds < 2:
+            ax.text(0.99, 0.02, "one seed: no CI drawn", transform=ax.transAxes, ha="right", fontsize=8)
         ax.legend(fontsize=8)
         _save(fig, book / "_leaderboard.png")
         made.append(book / "_leaderboard.png")

@@ -24,7 +24,14 @@ RESULTS = ROOT / "results"
 BOOK = ROOT / "book"
 NOT_RUN = "NOT RUN"
 ORDER = ("SUPPORTED", "REFUTED", "INCONCLUSIVE", NOT_RUN)
-SYSTEMS = {"drex": "Drex", "hrs": "HRS", "relsm": "ReLSM", "memarch": "memory-architectures", "ams": "AMS v4"}
+SYSTEMS = {
+    "drex": "Drex",
+    "hrs": "HRS",
+    "relsm": "ReLSM",
+    "memarch": "memory-architectures",
+    "ams": "AMS v4",
+    "zoology": "Zoology (MQAR)",
+}
 
 
 @dataclass(frozen=True)

@@ -230,14 +230,14 @@ pd.DataFrame(rows).pivot(index="task", columns="size", values="mean length").rou
 # synthetic tasks generated from a seed. Nothing comes from a hub, and every table above was
 # computed from the seed this page states. Where each piece is used:
 #
-# | data | chapters |
-# |---|---|
-# | Shakespeare, characters | {doc}`01_baseline`, {doc}`12_drex_model`, {doc}`30_engram_leakage`, {doc}`33_exp_kernel_attention` |
-# | Shakespeare, BPE and the frozen backbone | {doc}`01_baseline`, {doc}`31_entropy_gated_retrieval`, {doc}`32_topic_routing` |
-# | passkey, BABILong-style bAbI in Shakespeare | {doc}`12_drex_model` |
-# | Drex's associative-recall task | {doc}`10_ema_bootstrap`, {doc}`11_gate_sweep` |
-# | ReLSM's algorithmic tasks with OOD sizes | {doc}`20_relsm_ladder` |
-# | memory-architectures' long-range tasks | {doc}`21_kv_memory` |
+# - **Shakespeare, characters**: {doc}`01_baseline`, {doc}`12_drex_model`, {doc}`30_engram_leakage`,
+#   {doc}`33_exp_kernel_attention`
+# - **Shakespeare, BPE and the frozen backbone**: {doc}`01_baseline`, {doc}`31_entropy_gated_retrieval`,
+#   {doc}`32_topic_routing`
+# - **passkey, BABILong-style bAbI in Shakespeare**: {doc}`12_drex_model`
+# - **Drex's associative-recall task**: {doc}`10_ema_bootstrap`, {doc}`11_gate_sweep`
+# - **ReLSM's algorithmic tasks with OOD sizes**: {doc}`20_relsm_ladder`
+# - **memory-architectures' long-range tasks**: {doc}`21_kv_memory`
 
 # %%
 ch.publish()

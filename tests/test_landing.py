@@ -43,3 +43,14 @@ def test_write_draws_both_figures_when_the_leaderboard_published(tmp_path) -> No
     assert [p.name for p in made] == ["_verdicts.png", "_leaderboard.png"]
     assert all(p.stat().st_size > 1000 for p in made)
     assert "50_leaderboard.json" in (book / "_key_figures.md").read_text()
+
+
+def test_one_seed_leaderboard_draws_without_an_interval(tmp_path) -> None:
+    """A ``ci`` run has one seed, so its metrics carry ``ci95: None``: the figure still builds."""
+    (tmp_path / "results" / "ci").mkdir(parents=True)
+    record = {"metrics": {"a/score": {"mean": 0.1, "ci95": None, "n": 1}, "mean_chance": 0.1}}
+    (tmp_path / "results" / "ci" / "50_leaderboard.json").write_text(json.dumps(record))
+    scores, _ = landing.leaderboard_scores(record)
+    assert scores["lo"].tolist() == [0.1] == scores["hi"].tolist()
+    made = landing.write([row("drex.a", "SUPPORTED")], "ci", tmp_path, tmp_path / "results")
+    assert [p.name for p in made] == ["_verdicts.png", "_leaderboard.png"]

@@ -82,8 +82,11 @@ def test_segmentwise_equals_one_pass(kw: dict) -> None:
             y_ab, state = layer(x[:, a:b], state)
             pieces.append(y_ab)
     assert (torch.cat(pieces, 1) - y).abs().max() < 1e-12
+    # Fires are discrete gate decisions (this input keeps every error far from the threshold), so
+    # they match exactly; the memories are floats reached along two paths: float64, relative 1e-12.
     assert state.writes == s_all.writes and torch.equal(state.fires, s_all.fires)
-    assert all(torch.equal(a, b) for a, b in ((state.sem, s_all.sem), (state.epi, s_all.epi)))
+    for a, b in ((state.sem, s_all.sem), (state.epi, s_all.epi)):
+        assert (a - b).abs().max() <= 1e-12 * b.abs().max()
 
 
 def test_last_readout_touches_only_segment_ends() -> None:

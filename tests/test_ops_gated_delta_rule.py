@@ -136,7 +136,7 @@ def test_initial_state_is_honoured() -> None:
     o0, _ = gated_delta_rule(q, k, v, g, beta, impl="chunked")
     o1, _ = gated_delta_rule(q, k, v, g, beta, initial_state=h0, impl="chunked")
     o2, _ = gated_delta_rule(q, k, v, g, beta, initial_state=torch.zeros_like(h0), impl="chunked")
-    assert not torch.allclose(o0, o1) and torch.equal(o0, o2)
+    assert not torch.allclose(o0, o1) and rel(o0, o2) < 1e-12  # a zero state vs none: two code paths
 
 
 def test_naive_matches_fla_reference() -> None:
