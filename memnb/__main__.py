@@ -6,6 +6,7 @@
     python -m memnb list
     python -m memnb bench [--quick] [--lengths 512 2048] [--no-memory] ...
     python -m memnb ledger [--profile cpu] [--strict]   # the claims ledger page
+    python -m memnb compare results/ci /tmp/ci-before   # same numbers and verdicts?
 
 Errors print one line (``memnb: ...``) and exit non-zero; nothing is written.
 """
@@ -33,17 +34,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="rerun even if up to date")
     run.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     sub.add_parser("list", help="list chapters and their parameters")
-    sub.add_parser("bench", help="time every memory op; its options go to memnb.bench", add_help=False)
+    sub.add_parser("bench", help="time every memory op; its options go to memnb.book.bench", add_help=False)
     sub.add_parser("ledger", help="write the claims ledger page (book/ledger.md)", add_help=False)
+    sub.add_parser("compare", help="compare two results folders, wall-clock figures ignored", add_help=False)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args, rest = parser.parse_known_args(argv)
-    if rest and args.cmd not in ("bench", "ledger"):
+    if rest and args.cmd not in ("bench", "ledger", "compare"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    from memnb import runner
+    from memnb.book import runner
 
     if args.cmd == "list":
         for name in runner.chapters():
@@ -51,11 +53,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:28s} " + " ".join(f"{k}={v!r}" for k, v in params.items()))
         return 0
     if args.cmd == "bench":
-        from memnb import bench
+        from memnb.book import bench
 
         return bench.main(rest)
+    if args.cmd == "compare":
+        from memnb.book import compare
+
+        return compare.main(rest)
     if args.cmd == "ledger":
-        from memnb import ledger
+        from memnb.book import ledger
 
         return ledger.main(rest)
 

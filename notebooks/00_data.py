@@ -46,7 +46,7 @@ import seaborn as sns
 import torch
 
 from memnb import plotting
-from memnb.chapter import Chapter
+from memnb.book.chapter import Chapter
 from memnb.data import corpus, stories, tokenizers
 from memnb.data.tasks import TASKS, task_ranges
 

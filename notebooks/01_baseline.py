@@ -46,15 +46,16 @@ import seaborn as sns
 import torch
 
 from memnb import plotting, stats
-from memnb.chapter import Chapter
+from memnb.book.chapter import Chapter
 from memnb.data import corpus, tokenizers
-from memnb.evaluate import bits_per_char, stream_nll
-from memnb.generate import sample
-from memnb.lm import fit_lm
-from memnb.models.backbone import CausalLM, load_backbone
+from memnb.eval.nll import bits_per_char, stream_nll
+from memnb.eval.sampling import sample
+from memnb.models.backbone import CausalLM
 from memnb.models.decoder import DecoderConfig, attention_decoder
 from memnb.seeding import seed_everything
 from memnb.train import TrainConfig
+from memnb.train.backbone import load_backbone
+from memnb.train.lm import fit_lm
 
 plotting.use_style()
 ch = Chapter(

@@ -18,7 +18,7 @@
 # Before any of them is compared, each must be *exact* (it computes the equation it claims),
 # *causal* (no token sees the future), *segment-recurrent* (feeding a long sequence in pieces
 # with the memory carried gives the same answer as one pass), and we need to know what it
-# *costs*. This chapter checks all four for every layer in `memnb.zoo`, on random inputs drawn
+# *costs*. This chapter checks all four for every layer in `memnb.layers.registry`, on random inputs drawn
 # here, and measures the memory ops' speed on this machine.
 #
 # | memory | equation in | used by |
@@ -50,8 +50,11 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from memnb import bench, plotting, zoo
-from memnb.chapter import Chapter
+from memnb import plotting
+from memnb.book import bench
+from memnb.book.chapter import Chapter
+from memnb.eval import probes
+from memnb.layers import registry as zoo
 from memnb.ops.drex_memory import IMPLS as DREX_IMPLS
 from memnb.ops.drex_memory import alpha_for_length, drex_memory, tau_over_L
 from memnb.ops.gated_delta_rule import IMPLS as GDR_IMPLS
@@ -96,9 +99,9 @@ for seed in ch.seeds:
                 "seed": seed,
                 "params": zoo.num_params(layer),
                 "state (KiB)": zoo.state_bytes(state) / 1024,
-                "segments of 16": zoo.segment_error(layer, x, 16),
-                "segments of 7": zoo.segment_error(layer, x, 7),
-                "future leak": zoo.future_leak(layer, x, t_edit),
+                "segments of 16": probes.segment_error(layer, x, 16),
+                "segments of 7": probes.segment_error(layer, x, 7),
+                "future leak": probes.future_leak(layer, x, t_edit),
             }
         )
 checks = pd.DataFrame(rows)
@@ -266,7 +269,7 @@ plt.show()
 # %% [markdown]
 # ## 5. What the memories cost
 #
-# Forward time of the memory ops on this machine (`memnb.bench`, float32, B=4 sequences, H=4
+# Forward time of the memory ops on this machine (`memnb.book.bench`, float32, B=4 sequences, H=4
 # heads, head size 64, median of repeated calls, 2 threads), over the sequence lengths of the
 # `bench_lengths` parameter, beside full causal softmax attention (PyTorch SDPA). On a log–log
 # plot a cost linear in T has slope 1 and full attention slope 2; `gated_delta_rule/naive` is

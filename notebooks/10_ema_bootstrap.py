@@ -61,7 +61,7 @@ import pandas as pd
 import seaborn as sns
 
 from memnb import plotting, stats
-from memnb.chapter import Chapter
+from memnb.book.chapter import Chapter
 from memnb.drex import theory
 from memnb.drex.experiment import memory_norms
 from memnb.drex.probe import ProbeConfig

@@ -52,7 +52,7 @@ import pandas as pd
 import seaborn as sns
 
 from memnb import plotting, stats
-from memnb.chapter import Chapter
+from memnb.book.chapter import Chapter
 from memnb.drex import theory
 from memnb.drex.probe import ProbeConfig
 from memnb.drex.sweep import run_grid, write_rate_table

@@ -60,11 +60,11 @@ import seaborn as sns
 import torch
 
 from memnb import plotting, stats
-from memnb.chapter import Chapter
+from memnb.book.chapter import Chapter
 from memnb.data import tokenizers
+from memnb.drex.model import DrexConfig, DrexModel, fit_drex, matched_mlp_hidden, tokens_per_s, write_rates
 from memnb.eval.long_context import TASK_NAMES, evaluate_long_context, stream
-from memnb.evaluate import stream_nll
-from memnb.models.drex import DrexConfig, DrexModel, fit_drex, matched_mlp_hidden, tokens_per_s, write_rates
+from memnb.eval.nll import stream_nll
 from memnb.seeding import seed_everything
 
 plotting.use_style()

@@ -74,7 +74,7 @@ import seaborn as sns
 from IPython.display import display
 
 from memnb import plotting, stats
-from memnb.chapter import Chapter
+from memnb.book.chapter import Chapter
 from memnb.data import tokenizers
 from memnb.data.tasks import task_ranges
 from memnb.relsm import criteria

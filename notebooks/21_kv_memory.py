@@ -81,7 +81,7 @@ import torch
 from IPython.display import display
 
 from memnb import memarch, plotting, stats
-from memnb.chapter import Chapter
+from memnb.book.chapter import Chapter
 from memnb.memarch.experiment import make_batch
 from memnb.memarch.model import parameter_gap
 from memnb.seeding import seed_everything

@@ -70,7 +70,7 @@ import pandas as pd
 import seaborn as sns
 
 from memnb import plotting, stats
-from memnb.chapter import Chapter
+from memnb.book.chapter import Chapter
 from memnb.data import encode_corpus, get_tokenizer
 from memnb.hrs.experiment import ARMS, Setup, mauve_by_seed, references, run_arm
 from memnb.hrs.probes import peer_check

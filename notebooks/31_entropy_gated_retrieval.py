@@ -57,12 +57,13 @@ import seaborn as sns
 from tqdm.auto import tqdm
 
 from memnb import plotting, stats
-from memnb.chapter import Chapter
+from memnb.book.chapter import Chapter
 from memnb.data.corpus import load_corpus
-from memnb.models.backbone import load_backbone, untrained_backbone
-from memnb.retrieval import engram_store, entropy, needles, niah
+from memnb.hrs.retrieval import engram_store, entropy, needles, niah
+from memnb.models.backbone import untrained_backbone
 from memnb.seeding import seed_everything
 from memnb.train import progress_enabled
+from memnb.train.backbone import load_backbone
 
 plotting.use_style()
 ch = Chapter(

@@ -70,12 +70,13 @@ import seaborn as sns
 from tqdm.auto import tqdm
 
 from memnb import plotting, stats
-from memnb.chapter import Chapter
+from memnb.book.chapter import Chapter
 from memnb.data.corpus import load_corpus
-from memnb.models.backbone import load_backbone, untrained_backbone
-from memnb.routing import contamination, engram, scaling
+from memnb.hrs.routing import contamination, engram, scaling
+from memnb.models.backbone import untrained_backbone
 from memnb.seeding import seed_everything
 from memnb.train import progress_enabled
+from memnb.train.backbone import load_backbone
 
 plotting.use_style()
 ch = Chapter(

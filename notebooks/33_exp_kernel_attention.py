@@ -60,15 +60,15 @@ import pandas as pd
 import seaborn as sns
 
 from memnb import plotting, stats
-from memnb import topic_separation as ts
-from memnb.chapter import Chapter
+from memnb.book.chapter import Chapter
 from memnb.data import tokenizers
 from memnb.data.corpus import load_corpus
+from memnb.hrs import topic_separation as ts
 from memnb.layers.exp_kernel_attention import kernel_arm
-from memnb.lm import fit_lm
 from memnb.models.decoder import Decoder, DecoderConfig
 from memnb.seeding import seed_everything
 from memnb.train import TrainConfig
+from memnb.train.lm import fit_lm
 
 plotting.use_style()
 ch = Chapter(

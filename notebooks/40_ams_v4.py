@@ -85,11 +85,11 @@ from tqdm.auto import tqdm
 
 from memnb import plotting, stats
 from memnb.ams import experiments as X
+from memnb.ams import sessions as S
 from memnb.ams.model import AMS
 from memnb.ams.reader import ReaderConfig, load_reader
 from memnb.ams.trainer import TrainSpec, train
-from memnb.chapter import Chapter
-from memnb.eval import sessions as S
+from memnb.book.chapter import Chapter
 from memnb.seeding import seed_everything
 from memnb.train import progress_enabled
 

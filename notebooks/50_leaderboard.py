@@ -66,7 +66,7 @@ import pandas as pd
 import seaborn as sns
 
 from memnb import plotting
-from memnb.chapter import Chapter
+from memnb.book.chapter import Chapter
 from memnb.leaderboard import frontier, suite
 from memnb.leaderboard.experiment import RunConfig, run_all
 from memnb.leaderboard.registry import CONTENDERS, ModelConfig, matched_d_ff

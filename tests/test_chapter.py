@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from memnb.chapter import STAGING_ENV, Chapter
+from memnb.book.chapter import STAGING_ENV, Chapter
 
 
 def make(**kw):

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from memnb.models.drex import DrexConfig, DrexModel, matched_mlp_hidden, write_rates
+from memnb.drex.model import DrexConfig, DrexModel, matched_mlp_hidden, write_rates
 from memnb.seeding import seed_everything
 
 V, S = 23, 8

@@ -3,7 +3,7 @@
 import torch
 import torch.nn as nn
 
-from memnb.generate import sample
+from memnb.eval.sampling import sample
 from memnb.models.decoder import DecoderConfig, attention_decoder
 from memnb.seeding import seed_everything
 

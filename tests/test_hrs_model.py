@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from memnb.generate import sample
+from memnb.eval.sampling import sample
 from memnb.hrs.model import EngramConfig, EngramLM
 from memnb.hrs.probes import causality_probe, cross_attention_stats
 from memnb.hrs.sampling import sample_batch

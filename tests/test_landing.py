@@ -2,7 +2,7 @@
 
 import json
 
-from memnb import landing, ledger
+from memnb.book import landing, ledger
 
 
 def row(cid: str, verdict: str) -> ledger.Row:

@@ -4,12 +4,13 @@ import pytest
 import torch
 
 from memnb.data.tasks import IGNORE
+from memnb.eval.probes import future_leak, segment_error
 from memnb.layers.prefix_memory import PrefixMemory
+from memnb.layers.registry import ZOO
 from memnb.layers.retrieval_context import RetrievalContext
 from memnb.leaderboard import frontier, suite
 from memnb.leaderboard.experiment import RunConfig, run_contender
 from memnb.leaderboard.registry import CONTENDERS, TARGET, ModelConfig, build_model
-from memnb.zoo import ZOO, future_leak, segment_error
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from memnb import ledger
+from memnb.book import ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 CLAIMS = {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from memnb import bench
+from memnb.book import bench
 
 
 def test_bench_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

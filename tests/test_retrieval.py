@@ -7,7 +7,7 @@ import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from memnb.retrieval import engram_store, entropy, needles, niah
+from memnb.hrs.retrieval import engram_store, entropy, needles, niah
 
 
 def test_entropy_bits_known_values():

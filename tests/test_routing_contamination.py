@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from memnb.routing import contamination as C
-from memnb.routing.topic_manager import TopicContextManager
+from memnb.hrs.routing import contamination as C
+from memnb.hrs.routing.topic_manager import TopicContextManager
 
 
 def _tiny_gpt2():

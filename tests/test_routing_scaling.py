@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from memnb.generate import sample
-from memnb.routing import engram, scaling
-from memnb.routing.cached_lm import CachedLM
+from memnb.eval.sampling import sample
+from memnb.hrs.routing import engram, scaling
+from memnb.hrs.routing.cached_lm import CachedLM
 
 
 def _tiny_gpt2(n_positions=32):

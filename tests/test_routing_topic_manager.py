@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from memnb.routing.topic_manager import TopicContextManager, merge_threshold
+from memnb.hrs.routing.topic_manager import TopicContextManager, merge_threshold
 
 
 def test_merge_threshold_matches_the_seed_at_its_join_threshold():

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from memnb import runner
+from memnb.book import runner
 from memnb.cache import ROOT
 
 GOOD = """# ---
@@ -26,7 +26,7 @@ n = None
 
 # %%
 import torch
-from memnb.chapter import Chapter
+from memnb.book.chapter import Chapter
 from memnb.seeding import seed_everything
 
 ch = Chapter("99_toy", profile, seeds=seeds, given={"n": n}, defaults={"n": {"ci": 4, "cpu": 8}})

@@ -2,7 +2,7 @@
 
 import pytest
 
-from memnb.eval import sessions as S
+from memnb.ams import sessions as S
 
 
 def test_replica_facts_and_queries_verbatim():

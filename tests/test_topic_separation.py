@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from memnb import topic_separation as ts
+from memnb.hrs import topic_separation as ts
 from memnb.layers.attention import CausalSelfAttention
 from memnb.layers.exp_kernel_attention import ScaledDotAttention
 from memnb.models.decoder import DecoderConfig, attention_decoder

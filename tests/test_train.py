@@ -109,7 +109,7 @@ def test_config_validation(kw, msg):
 
 
 def test_stream_nll_scores_every_token_once_and_carry_state_matches_one_pass():
-    from memnb.evaluate import stream_nll
+    from memnb.eval.nll import stream_nll
 
     m = tiny().double()
     tokens = torch.randint(0, V, (50,))
@@ -124,7 +124,7 @@ def test_stream_nll_scores_every_token_once_and_carry_state_matches_one_pass():
 
 
 def test_task_logits_chunks_match_one_call_and_accuracy_groups_by_meta():
-    from memnb.evaluate import accuracy_by, perplexity, stream_nll, task_logits
+    from memnb.eval.nll import accuracy_by, perplexity, stream_nll, task_logits
 
     m = tiny().double()
     x = torch.randint(0, V, (5, 12))

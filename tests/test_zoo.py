@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from memnb import zoo
+from memnb.eval import probes
+from memnb.layers import registry as zoo
 from memnb.models.decoder import Decoder, DecoderConfig
 
 
@@ -12,9 +13,9 @@ def test_segments_equal_one_pass_and_no_future_leak(name):
     torch.manual_seed(0)
     x = torch.randn(2, 48, 32, dtype=torch.float64)
     layer = zoo.build(name, 32, 4, segment_len=16).double().eval()
-    assert zoo.segment_error(layer, x, 16) < 1e-10
-    assert zoo.segment_error(layer, x, 7) < 1e-10  # segments that cut across the layer's own
-    assert zoo.future_leak(layer, x, 30) == 0.0
+    assert probes.segment_error(layer, x, 16) < 1e-10
+    assert probes.segment_error(layer, x, 7) < 1e-10  # segments that cut across the layer's own
+    assert probes.future_leak(layer, x, 30) == 0.0
 
 
 @pytest.mark.parametrize("name", list(zoo.ZOO))

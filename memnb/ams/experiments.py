@@ -2,7 +2,7 @@
 
 Digest ``research/ams.md`` §5 and §8.3. Every function returns plain records (one dict per
 query or per item) that the chapter aggregates; scorers and prompt formats are in
-``memnb.eval.sessions``, decoding in ``memnb.ams.prefix``.
+``memnb.ams.sessions``, decoding in ``memnb.ams.prefix``.
 
 Modes (``run_modes``): ``floor`` (question only), ``D`` (every fact as "User: fact", the
 ceiling), ``oracle`` (the gold fact as context), ``bm25@k`` / ``cos@k`` (top-k facts by BM25 or by
@@ -23,10 +23,10 @@ import numpy as np
 import torch
 
 from memnb.ams import kakeya
+from memnb.ams import sessions as S
 from memnb.ams.cross_bundle import norm_ratio
 from memnb.ams.model import AMS
 from memnb.ams.prefix import choice_logprobs, content_bias, first_token_kl, greedy, idf
-from memnb.eval import sessions as S
 
 REPLICA_ANSWERS = ("Chopin", "Beethoven", "Tokyo", "engineer", "Max", "Mandarin", "Davis", "Thai", "Brown", "coral")
 

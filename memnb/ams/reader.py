@@ -24,11 +24,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from memnb.ams import sessions
 from memnb.cache import cached_dir
-from memnb.eval import sessions
-from memnb.models.backbone import load_backbone
 from memnb.seeding import seed_everything
 from memnb.train import progress_enabled
+from memnb.train.backbone import load_backbone
 
 
 @dataclass(frozen=True)

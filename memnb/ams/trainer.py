@@ -34,8 +34,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from memnb.ams import sessions
 from memnb.ams.model import AMS
-from memnb.eval import sessions
 
 SEED_CORPUS = (
     "He practiced piano for hours perfecting a difficult Chopin nocturne.",

@@ -1,6 +1,6 @@
 """Batched sampling from an ``EngramLM`` with a full recompute per token.
 
-The sampling rule is ``memnb.generate.sample``'s: the next token is drawn from
+The sampling rule is ``memnb.eval.sampling.sample``'s: the next token is drawn from
 ``softmax(logits / temperature)`` over the ``top_k`` most likely tokens (``temperature=0``:
 greedy). The difference is the procedure: all prompts advance together, and every step runs the
 model on the whole context so far (prompt + generated tokens), because the engram of the

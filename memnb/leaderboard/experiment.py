@@ -34,11 +34,11 @@ from torch.utils.flop_counter import FlopCounterMode, _FlopCounterMode
 from tqdm import tqdm
 
 from memnb.eval.long_context import score_batch, stream
+from memnb.layers.registry import state_bytes
 from memnb.leaderboard import suite
 from memnb.leaderboard.registry import ModelConfig, build_model, check_name
 from memnb.seeding import seed_everything
 from memnb.train import TrainConfig, progress_enabled, train
-from memnb.zoo import state_bytes
 
 TRAIN_STREAM, EVAL_STREAM = 0, 1
 

@@ -1,7 +1,7 @@
 """The contenders: every memory of the zoo plus the two the leaderboard adds, each in the same
 decoder at a matched parameter count.
 
-``CONTENDERS`` is ``memnb.zoo.ZOO``'s entries (same names, same constructors) followed by
+``CONTENDERS`` is ``memnb.layers.registry.ZOO``'s entries (same names, same constructors) followed by
 ``prefix_memory`` (AMS, ``memnb.layers.prefix_memory``) and ``retrieval_context`` (HRS's
 retrieval into context, ``memnb.layers.retrieval_context``). ``build_model`` puts one memory in
 every layer of ``memnb.models.Decoder`` and then sets every block's MLP width d_ff so that the
@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import torch.nn as nn
 
 from memnb.layers.prefix_memory import PrefixMemory
+from memnb.layers.registry import ZOO, Entry
 from memnb.layers.retrieval_context import RetrievalContext
 from memnb.models.decoder import MLP, Decoder, DecoderConfig
-from memnb.zoo import ZOO, Entry
 
 CONTENDERS: dict[str, Entry] = {
     **ZOO,

@@ -4,7 +4,7 @@
   ``max |logits_{≤t}(edited) − logits_{≤t}(original)|``; a causal model gives exactly 0 (the
   digest's §6.2 per-position probe). Every t is probed, so any position reading ahead shows.
 - ``overhead``: forward throughput (tokens/s, wall clock) and the bytes of state a model
-  carries after reading a sequence (``memnb.zoo.state_bytes``).
+  carries after reading a sequence (``memnb.layers.registry.state_bytes``).
 - ``equivalence_verdict``: the rule for a claim of *no* effect ("little or no gain"):
   SUPPORTED when every seed's effect and the whole 95% CI lie inside ``(−margin, margin)``,
   REFUTED when every seed and the whole CI lie beyond ``+margin`` (a real gain), otherwise
@@ -20,7 +20,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from memnb import stats, zoo
+from memnb import stats
+from memnb.layers import registry as zoo
 
 
 @torch.no_grad()

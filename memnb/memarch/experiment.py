@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from memnb.data.tasks import TASKS, TaskBatch
-from memnb.evaluate import task_logits
+from memnb.eval.nll import task_logits
 from memnb.memarch.checks import future_leak
 from memnb.memarch.model import ArmConfig, build_model
 from memnb.seeding import seed_everything

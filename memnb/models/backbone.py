@@ -7,23 +7,20 @@ pre-LayerNorm blocks, GELU MLP, tied LM head) on the Shakespeare training split 
 book's byte-level BPE, seed 0. It is cached under ``data/cache/backbone/<config hash>/`` in
 the ``save_pretrained`` format and loaded frozen (``eval()``, no gradients).
 
-``load_backbone(profile)`` returns the cached model or trains it first ("load a checkpoint if
-present, else train", as in uvadlc_notebooks), so any chapter can rely on it.
+This module holds the architecture; ``memnb.train.backbone.load_backbone(profile)`` returns the
+cached model or trains it first ("load a checkpoint if present, else train", as in
+uvadlc_notebooks), so any chapter can rely on it.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 
 from memnb import profiles
-from memnb.cache import cached_dir
 from memnb.seeding import seed_everything
-from memnb.train import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -86,7 +83,7 @@ class CausalLM(nn.Module):
         return self.hf(input_ids=idx).logits, None
 
 
-def _gpt2(cfg: BackboneConfig, vocab_size: int, eos_id: int):
+def gpt2(cfg: BackboneConfig, vocab_size: int, eos_id: int):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     conf = GPT2Config(
@@ -112,47 +109,6 @@ def untrained_backbone(profile: str = profiles.DEFAULT_PROFILE, *, seed: int = 0
     cfg = BACKBONES[profiles.check_profile(profile)]
     tok = tokenizers.get_tokenizer("bpe", cfg.bpe_vocab)
     seed_everything(seed)
-    model = _gpt2(cfg, tok.vocab_size, tok.eos_id).eval()
+    model = gpt2(cfg, tok.vocab_size, tok.eos_id).eval()
     model.requires_grad_(False)
     return model, tok
-
-
-def load_backbone(profile: str = profiles.DEFAULT_PROFILE, *, device: torch.device | str = "cpu"):
-    """The frozen backbone for ``profile`` and its tokenizer: ``(model, tokenizer, info)``.
-
-    ``info`` holds the config, the cache folder and the training history (per-step loss and
-    the final validation loss).
-    """
-    from transformers import GPT2LMHeadModel
-
-    from memnb.data import tokenizers
-    from memnb.lm import fit_lm
-
-    cfg = BACKBONES[profiles.check_profile(profile)]
-    tok = tokenizers.get_tokenizer("bpe", cfg.bpe_vocab)
-    config = {"backbone": asdict(cfg), "tokenizer": tok.name}
-
-    def build(folder: Path) -> None:
-        seed_everything(cfg.seed)
-        train_ids = tokenizers.encode_corpus("train", tok)
-        val_ids = tokenizers.encode_corpus("validation", tok)
-        model = _gpt2(cfg, tok.vocab_size, tok.eos_id)
-        history = fit_lm(
-            CausalLM(model).to(device),
-            train_ids,
-            val_ids,
-            TrainConfig(steps=cfg.steps, lr=cfg.lr, warmup=max(1, cfg.steps // 20), eval_every=max(1, cfg.steps // 5)),
-            seq_len=cfg.seq_len,
-            batch_size=cfg.batch_size,
-            seed=cfg.seed,
-            val_tokens=64 * cfg.seq_len,
-            desc="backbone",
-        )
-        model.cpu().save_pretrained(folder)
-        (folder / "history.json").write_text(json.dumps(history))
-
-    folder = cached_dir("backbone", config, build)
-    model = GPT2LMHeadModel.from_pretrained(folder).to(device).eval()
-    model.requires_grad_(False)
-    info = {"config": asdict(cfg), "folder": str(folder), "history": json.loads((folder / "history.json").read_text())}
-    return model, tok, info

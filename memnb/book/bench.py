@@ -122,7 +122,7 @@ def cpu_peak_mb(name: str, T: int) -> float | None:
     process whose malloc returns every block of 64 KiB or more to the OS when freed
     (``MALLOC_MMAP_THRESHOLD_``), so the peak tracks live memory rather than this process's
     heap history. Linux only; None elsewhere or on failure."""
-    code = f"import memnb.bench as b; print(b._child_peak_mb({name!r}, {T}))"
+    code = f"import memnb.book.bench as b; print(b._child_peak_mb({name!r}, {T}))"
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
     try:
         cmd = [sys.executable, "-c", code]

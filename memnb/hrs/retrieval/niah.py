@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch.nn as nn
 
-from memnb.retrieval.engram_store import Encoded, encode
-from memnb.retrieval.needles import Needle
+from memnb.hrs.retrieval.engram_store import Encoded, encode
+from memnb.hrs.retrieval.needles import Needle
 
 QUERIES = ("question", "paraphrase")
 POOLS = ("shakespeare", "needles")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from memnb.evaluate import stream_nll
+from memnb.eval.nll import stream_nll
 from memnb.train import TrainConfig, random_windows, train
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from memnb import profiles, stats
-from memnb.cache import atomic_write_json
+from memnb.cache import ROOT, atomic_write_json
 
 STAGING_ENV = "MEMNB_RESULTS_STAGING"
 SCHEMA = 1
@@ -134,7 +134,7 @@ def env_info() -> dict:
             capture_output=True,
             text=True,
             check=True,
-            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+            cwd=ROOT,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"

@@ -1,14 +1,10 @@
-"""The memory zoo: every sequence-mixing layer under one name, built the same way.
+"""The registry of memories (the "zoo"): every sequence-mixing layer under one name, built the same way.
 
 ``build(name, d_model, n_heads, segment_len)`` returns a fresh layer with the book's default
 settings for that memory; ``mixer(name, **kw)`` adapts it for ``memnb.models.Decoder``. The
 equations live in each layer's module (``ZOO[name].module``), one jump from here.
-Checks the memory-zoo chapter runs on every entry:
-
-- ``segment_error``: the largest difference between one pass over a sequence and the same
-  sequence fed in segments with the state carried (0 up to rounding for every layer here);
-- ``future_leak``: the largest change at positions < t when the token at t is edited
-  (exactly 0 for a causal layer).
+The checks the memory-zoo chapter runs on every entry (segment exactness, future leak) are in
+``memnb.eval.probes``.
 """
 
 from __future__ import annotations
@@ -16,12 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import torch
 import torch.nn as nn
 
 from memnb import layers
 from memnb.layers.state import state_tensors
-from memnb.models.decoder import DecoderConfig
 
 
 @dataclass(frozen=True)
@@ -79,29 +73,10 @@ def build(name: str, d_model: int, n_heads: int, segment_len: int = 64) -> nn.Mo
     return ZOO[name].make(d_model, n_heads, segment_len)
 
 
-def mixer(name: str, segment_len: int = 64) -> Callable[[DecoderConfig, int], nn.Module]:
+def mixer(name: str, segment_len: int = 64) -> Callable[[object, int], nn.Module]:
     """A ``Decoder`` mixer factory building ``name`` in every layer."""
     build(name, 8, 2, segment_len)  # fail now, with the zoo's list, on a bad name
     return lambda cfg, i: build(name, cfg.d_model, cfg.n_heads, segment_len)
-
-
-@torch.no_grad()
-def segment_error(layer: nn.Module, x: torch.Tensor, segment: int) -> float:
-    """max |one pass − segment by segment with the state carried| over the whole output."""
-    full, _ = layer(x, None)
-    state, parts = None, []
-    for start in range(0, x.size(1), segment):
-        y, state = layer(x[:, start : start + segment], state)
-        parts.append(y)
-    return (torch.cat(parts, 1) - full).abs().max().item()
-
-
-@torch.no_grad()
-def future_leak(layer: nn.Module, x: torch.Tensor, t: int) -> float:
-    """max |change at positions < t| when the input at position t is replaced by noise."""
-    edited = x.clone()
-    edited[:, t] = torch.randn_like(edited[:, t])
-    return (layer(edited, None)[0][:, :t] - layer(x, None)[0][:, :t]).abs().max().item()
 
 
 def num_params(layer: nn.Module) -> int:

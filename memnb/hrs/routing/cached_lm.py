@@ -1,6 +1,6 @@
 """A KV-cache adapter: the frozen ``transformers`` backbone as a *stateful* memnb model.
 
-``memnb.generate.sample`` feeds a stateful model only the newest token, with the state carrying
+``memnb.eval.sampling.sample`` feeds a stateful model only the newest token, with the state carrying
 the past; a stateless one (``models.backbone.CausalLM``) is re-fed its whole context every step.
 Here the state is the attention KV cache (``past_key_values``), so each step costs one token
 instead of the whole window. Same distribution as ``CausalLM``: the logits agree to float

@@ -26,7 +26,7 @@ samples, and the perplexity scored the context tokens too. Here, per seed:
   continuations against the n true continuations, the same n for every condition, averaged over
   ``kmeans_seeds`` clustering seeds; ``mauve_seed_protocol``: the same with the prompt decoded into
   both sides (the seed's protocol). ``distinct2``: distinct token bigrams / all bigrams of the
-  generations. Generations: ``memnb.generate.sample`` (temperature 0.9, top-k 50 as in the seed) with
+  generations. Generations: ``memnb.eval.sampling.sample`` (temperature 0.9, top-k 50 as in the seed) with
   one sampling seed per prompt shared by all conditions (common random numbers).
 """
 
@@ -41,10 +41,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from memnb.eval.mauve import mauve_features, text_features
-from memnb.generate import sample
-from memnb.routing.cached_lm import CachedLM
-from memnb.routing.engram import engrams
-from memnb.routing.topic_manager import TopicContextManager
+from memnb.eval.sampling import sample
+from memnb.hrs.routing.cached_lm import CachedLM
+from memnb.hrs.routing.engram import engrams
+from memnb.hrs.routing.topic_manager import TopicContextManager
 
 CONDITIONS = ("none", "same_play", "routed", "other_play_ref", "other_domain", "seed_artifact")
 TEMPERATURE, TOP_K = 0.9, 50  # the seed's sampling settings

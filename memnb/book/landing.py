@@ -19,8 +19,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from memnb import plotting
+from memnb.book.ledger import NOT_RUN, ORDER, RESULTS, SYSTEMS, Row
 from memnb.cache import atomic_write_text
-from memnb.ledger import NOT_RUN, ORDER, RESULTS, SYSTEMS, Row
 
 LEADERBOARD = "50_leaderboard"
 COLORS = {"SUPPORTED": "#2a9d55", "REFUTED": "#c8553d", "INCONCLUSIVE": "#9a9a9a", NOT_RUN: "#e0e0e0"}

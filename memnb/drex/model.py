@@ -50,7 +50,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from memnb.evaluate import stream_nll
+from memnb.eval.nll import stream_nll
 from memnb.layers.drex_memory import READOUTS, DrexL4Memory
 from memnb.layers.infini_attention import UPDATES, InfiniAttention
 from memnb.layers.sliding_window import SlidingWindowAttention

@@ -44,7 +44,7 @@ def generation_entropies(
     """Entropies (bits, temperature 1, as the seed measured them) of the next-token distributions
     at each generated position, sampling at ``temperature``/``top_k`` (seed: 0.9 / 50).
     ``model`` is a ``transformers`` causal LM."""
-    from memnb.generate import sample
+    from memnb.eval.sampling import sample
     from memnb.models.backbone import CausalLM
 
     lm = CausalLM(model)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from memnb.retrieval.entropy import entropy_bits
+from memnb.hrs.retrieval.entropy import entropy_bits
 
 
 @dataclass

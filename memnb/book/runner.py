@@ -236,7 +236,7 @@ def run_chapter(
                 f"chapter {name}: published record says chapter={record.get('chapter')!r} "
                 f"profile={record.get('profile')!r}; expected {name!r}/{profile!r}"
             )
-        from memnb.chapter import env_info
+        from memnb.book.chapter import env_info
 
         keys = ["schema", "chapter", "profile", "seeds", "params"]
         ordered = {k: record[k] for k in keys} | {"env": env_info() | timing, "wall_s": wall_s}

@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         rows = write(args.profile, args.out)
-        from memnb import landing  # draws with matplotlib: imported only when the page is built
+        from memnb.book import landing  # draws with matplotlib: imported only when the page is built
 
         landing.write(rows, args.profile, args.out.parent)
     except (FileNotFoundError, ValueError) as e:

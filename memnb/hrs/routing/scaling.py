@@ -34,8 +34,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from memnb.routing.engram import piece_sums, unit
-from memnb.routing.topic_manager import TopicContextManager
+from memnb.hrs.routing.engram import piece_sums, unit
+from memnb.hrs.routing.topic_manager import TopicContextManager
 
 
 def chunk_set(
