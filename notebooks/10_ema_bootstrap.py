@@ -20,7 +20,7 @@
 # constant τ/L = 1/((1 − α)L) ≈ 0.21 for L = 16–128. Is that a property of memory, or of the
 # task? And does the task measure recall at all?
 #
-# **Seed's claims** (`../shared/claims.yaml`): `drex.ema_bootstrap` (fixed α fails at L ≤ 32,
+# **Seed's claims** (`claims.yaml`): `drex.ema_bootstrap` (fixed α fails at L ≤ 32,
 # α(L) fixes it), `drex.tau_over_L` (τ/L ≈ 0.21 constant), and implicitly
 # `drex.recall_task_valid` (the 0.20–0.27 accuracies of every arm measure memory recall).
 #
@@ -111,11 +111,12 @@ print(f"chance: {CHANCE_VOCAB:.3f} (any of {n_values} values), {CHANCE_CONTEXT:.
 # The "EMA" write is a delta rule with step η = 1 − α. The filler token of the seed's layout is
 # the *same key* written again and again; after n writes its relative error is (1 − η)ⁿ, so the
 # gate (fire while the error ≥ θ) fires n* = ⌈ln θ / ln α⌉ times, and the write rate of a
-# sequence is wr = (10 + min(n*, L − 13) + 2)/(L − 1) (`theory.seed_write_rate`; research
-# digest §2). The table puts that formula beside the rate measured on the untrained probe
-# (batch of 64 task sequences) for each schedule, and adds the seed's production length L = 512.
-# The formula assumes each non-filler token fires exactly once; where a random key overlaps an
-# earlier one (large step η) it may not, and the measured rate falls slightly below.
+# sequence is wr = (10 + min(n*, L − 13) + 2)/(L − 1) (`theory.seed_write_rate`; the
+# {doc}`Drex appendix <../appendix/drex>`, §4). The table puts that formula beside the rate
+# measured on the untrained probe (batch of 64 task sequences) for each schedule, and adds the
+# seed's production length L = 512. The formula assumes each non-filler token fires exactly once;
+# where a random key overlaps an earlier one (large step η) it may not, and the measured rate
+# falls slightly below.
 #
 # **Rule for `drex.tau_over_L` (deterministic, no seeds involved).** SUPPORTED if τ/L of
 # α(L) = 0.95^(96/L) varies by at most ±10% around its mean over L = 16–128 and stays within
@@ -238,9 +239,10 @@ print("(a) memory alone, accuracy − decoy per seed:", effect.round(3).tolist()
 
 # %% [markdown]
 # (b) The seed's protocol, end to end. At L = 96 fixed and adaptive α coincide (0.95) and are
-# one run. The seed's numbers (exp_47_1, three seeds; research digest §2) are beside ours:
-# accuracy 0.259/0.253/0.255 (fixed, L = 32), 0.253/0.245/0.247 (adaptive, L = 32), ≈ 0.25 at
-# L = 96; write rate (averaged over training, as its script reports) 0.966, 0.581, 0.315.
+# one run. The seed's numbers (exp_47_1, three seeds; {doc}`Drex appendix <../appendix/drex>`
+# §3) are beside ours: accuracy 0.259/0.253/0.255 (fixed, L = 32), 0.253/0.245/0.247
+# (adaptive, L = 32), ≈ 0.25 at L = 96; write rate (averaged over training, as its script
+# reports) 0.966, 0.581, 0.315.
 
 # %%
 e2e_kw = {"steps": ch["train_steps"], "lr": ch["train_lr"], "n_eval": ch["train_eval"]}

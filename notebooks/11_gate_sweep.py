@@ -22,7 +22,7 @@
 # closed form and recall is made possible?
 #
 # **Seed's claims:** `drex.gate_write_rates`, `drex.thresh_070_best`, `drex.null_gate`,
-# `drex.no_combination_gate`, `drex.write_rates_trained` (`../shared/claims.yaml`).
+# `drex.no_combination_gate`, `drex.write_rates_trained` (`claims.yaml`).
 #
 # **What we run.** The split probe of exp_48_1 (`memnb/drex/probe.py`, `memory="split"`: two
 # d/2 × d/2 memories, OR gate, episodic recency ramp, α(L) = 0.95^(96/L)) on the seed's layout

@@ -365,9 +365,9 @@ babi_table.style.format("{:.3f}")
 # The seed monitors L4's write rate (fired writes / write steps) against its valid band
 # [0.10, 0.85]. Here: Exp B's write rate per layer over the first `max(passkey_lengths)`
 # characters of 4 validation rows, read in segments of S with the state carried, and over the
-# same text for the last-layer model. research/drex.md §8.2 predicts rates near 1 on
-# non-repeating text at long segments (η = 1 − α(L) is small, so the relative error rarely
-# falls below θ).
+# same text for the last-layer model. The {doc}`Drex appendix <../appendix/drex>` (§5, item 2)
+# predicts rates near 1 on non-repeating text at long segments (η = 1 − α(L) is small, so the
+# relative error rarely falls below θ).
 
 # %%
 L_max = max(ch["passkey_lengths"])
@@ -519,9 +519,9 @@ plt.show()
 # without L4, and the claim cannot be decided at this scale (a small model trained for minutes).
 # The seed's L4 is structurally weak for this: its matrices restart in every segment and are read
 # only at a segment's last token, so what it stores can reach later segments only through the
-# next layer's attention state (research/drex.md §8.4). The per-position arm removes both limits
-# (every token reads L4, whose matrices are carried); its row in the table says whether that is
-# enough at this scale. Exact match on passkey and bAbI is
+# next layer's attention state ({doc}`Drex appendix <../appendix/drex>` §5, item 3). The
+# per-position arm removes both limits (every token reads L4, whose matrices are carried); its
+# row in the table says whether that is enough at this scale. Exact match on passkey and bAbI is
 # reported beside chance; a score below the best constant guess means the model never produced
 # the answer format, not that it recalled something wrong.
 

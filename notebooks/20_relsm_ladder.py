@@ -30,8 +30,8 @@
 # | perplexity | 20 | 22 | 21 | 21 |
 # | training time | 1× | 1.2× | 1.5× | 1.8× |
 #
-# Two bugs in the shipped code (research digest `relsm_memarch.md` §6.1) decide how the ladder
-# must be built:
+# Two bugs in the shipped code ({doc}`ReLSM appendix <../appendix/relsm>`, §3) decide how
+# the ladder must be built:
 #
 # 1. the thought stream cross-attends to **all** positions and adds its summary to every
 #    position, so in teacher-forced training position *t* reads tokens after *t*;

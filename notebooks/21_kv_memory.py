@@ -18,8 +18,9 @@
 # than the plain decoder's as sequences get longer, on tasks whose answers depend on tokens far
 # back, and does it (as it should) bring nothing on random tokens?
 #
-# **The seed** (Forgingalex/memory-architectures; README only, its code is not available: digest
-# `research/relsm_memarch.md` §4) makes two qualitative claims, with no numbers:
+# **The seed** (Forgingalex/memory-architectures; README only, its code is not available: see the
+# {doc}`memory-architectures appendix <../appendix/memarch>`) makes two qualitative claims,
+# with no numbers:
 #
 # - `memarch.kv_memory_long_range`: "the baseline model's performance degrades more quickly as
 #   sequence length increases, while the memory model maintains lower loss for longer
@@ -41,7 +42,7 @@
 # - A third arm, `write_then_read`, is the README read literally: "during forward passes, the
 #   model writes token representations ... to memory, then retrieves relevant past states". Done
 #   in one batched pass, every position can then retrieve its own slot and every later one
-#   (digest §6.2, bugs 1–2). We cannot know whether the seed's code does this; we build it to
+#   (appendix §4, pitfalls 1–2). We cannot know whether the seed's code does this; we build it to
 #   show what such a leak does to the numbers, and whether the seed's own negative control
 #   (random tokens) would catch it.
 # - Tasks (`memnb/data/tasks/memarch.py`), trained on short lengths and tested on longer ones

@@ -20,7 +20,7 @@
 # cross-attention blocks and reported that this removed the problem. What exactly leaks, does
 # cross-attention remove it, and does V18's engram carry any information about the text?
 #
-# The seed's claims (`../shared/claims.yaml`, digest `research/hrs.md` §1):
+# The seed's claims (`claims.yaml`; the {doc}`HRS appendix <../appendix/hrs>`, §3):
 #
 # - `hrs.v16_prepend_leaks`: prepending the engram to the causal sequence leaks information and
 #   degrades generation (seed: MAUVE 0.806 with the engram active vs ~0.90 without).

@@ -19,14 +19,14 @@
 # of a middle block; during generation, a spike of entropy triggers a cosine search of the store.
 # The seed's needle test hid one fictional paragraph among 20 hand-written distractors and
 # reported that the question found it: **5/5 needles in the top 5, mean rank 1.2**
-# (claim `hrs.egr_niah`). The digest (`hrs.md` §3) notes why that may be easy: each question
-# repeats the needle's unique invented name, the distractors were on unrelated topics, and the
-# gate stored ~90% of everything. This chapter reruns the test with many generated needles and
-# asks three further questions the seed did not: does it survive 200 and 2,000 distractors, does
-# it survive distractors *written in the same style* (other needles), and does it survive a
-# question that does not repeat the invented name? Two controls separate what the model learned
-# from lexical overlap: the same architecture at random initialisation, and character n-gram
-# TF-IDF with no model at all.
+# (claim `hrs.egr_niah`). The {doc}`HRS appendix <../appendix/hrs>` (§4) notes why that may be
+# easy: each question repeats the needle's unique invented name, the distractors were on
+# unrelated topics, and the gate stored ~90% of everything. This chapter reruns the test with
+# many generated needles and asks three further questions the seed did not: does it survive 200
+# and 2,000 distractors, does it survive distractors *written in the same style* (other needles),
+# and does it survive a question that does not repeat the invented name? Two controls separate
+# what the model learned from lexical overlap: the same architecture at random initialisation,
+# and character n-gram TF-IDF with no model at all.
 #
 # The math is in `memnb/retrieval/`: `entropy.py` (entropy in bits, the read trigger),
 # `engram_store.py` (keys, the write gate), `needles.py` (the needle template),

@@ -17,8 +17,8 @@
 # **Question.** HRS organises a model's context by topic instead of recency: each text is keyed by
 # its *engram* (the mean hidden state of a middle-to-late block), texts are clustered online by
 # cosine (join threshold, evolving centroids, auto-merge, a few active slots), and the context is
-# assembled from the active clusters. The seed makes three claims (`../shared/claims.yaml`, digest
-# `research/hrs.md` §4):
+# assembled from the active clusters. The seed makes three claims (`claims.yaml`; the
+# {doc}`HRS appendix <../appendix/hrs>`, §5):
 #
 # - `hrs.topic_accuracy_scaling`: engram similarity separates topics at article scale but not at
 #   sentence scale (seed: **97.3%** same-vs-different-article accuracy at 512 tokens, **71.5%** at
@@ -29,13 +29,13 @@
 #   (seed: MAUVE **0.919 → 0.962**, perplexity **35.8 → 38.1**, an LLM judge preferring the
 #   baseline 28–22) — "distributional contamination".
 #
-# The digest lists why the seed's evidence cannot carry these claims: the 97.3% used *training*
-# articles and tuned the threshold on the pairs it reported; the MAUVE benchmark inserted the
-# prompt into the clusters before fetching context (so the context ended with the prompt itself),
-# kept only 12 context tokens in its 500-token condition, compared against baselines from another
-# run with twice the samples, and scored "perplexity" over the context tokens too. This chapter
-# redoes both experiments with held-out plays as topics, held-out thresholds, matched sample
-# counts, several seeds and a continuation-only NLL.
+# The HRS appendix (§5) lists why the seed's evidence cannot carry these claims: the 97.3% used
+# *training* articles and tuned the threshold on the pairs it reported; the MAUVE benchmark
+# inserted the prompt into the clusters before fetching context (so the context ended with the
+# prompt itself), kept only 12 context tokens in its 500-token condition, compared against
+# baselines from another run with twice the samples, and scored "perplexity" over the context
+# tokens too. This chapter redoes both experiments with held-out plays as topics, held-out
+# thresholds, matched sample counts, several seeds and a continuation-only NLL.
 #
 # The math is in `memnb/routing/`: `engram.py` (the engram), `topic_manager.py` (the seed's
 # TopicContextManager), `scaling.py` (accuracy vs length, threshold vs learned classifiers),

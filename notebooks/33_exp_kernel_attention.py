@@ -20,7 +20,7 @@
 # *slightly lowers validation loss* (1.613 vs 1.630 nats/char), from one seed each (claim
 # `hrs.exp_kernel`).
 #
-# Two things make that claim weaker than it looks (digest `hrs.md` §6):
+# Two things make that claim weaker than it looks ({doc}`HRS appendix <../appendix/hrs>`, §6):
 # 1. Expanding the square, −‖q_i − k_j‖²/τ = (2 q_i·k_j − ‖k_j‖² − ‖q_i‖²)/τ, and ‖q_i‖² is the
 #    same for every key, so it cancels in the softmax. The kernel *is* dot-product attention
 #    with scale 2/τ (4× softer than 1/√τ at τ = 64) plus a per-key bias −‖k_j‖²/τ

@@ -23,7 +23,7 @@
 # fixes (prefix scale, topic diversity, top-k filtering, entity cloze). Does the architecture
 # recall facts at all, and do the named fixes address the reason it does not?
 #
-# The seed's claims judged here (`../shared/claims.yaml`, digest `research/ams.md`):
+# The seed's claims judged here (`claims.yaml`; the {doc}`AMS appendix <../appendix/ams>`):
 #
 # - `ams.prefix_norm_failure`: a LayerNormed prefix is ~20× louder than token embeddings and
 #   causes degenerate repetition; a learnable scale fixes fluency (seed: ‖prefix‖ ≈ 39 vs ≈ 2 at
@@ -44,7 +44,7 @@
 # `geometry.py` (the inert Riemannian modules, off the main path), `reader.py` (the frozen reader
 # backbone), `experiments.py` (the loops). The harness is `memnb/eval/sessions.py`.
 #
-# **Where the seed's text and code disagree, this chapter follows the code** (digest §9): the
+# **Where the seed's text and code disagree, this chapter follows the code** (AMS appendix §6): the
 # training corpus is 12 sentences (not 9); the "IDF-weighted" topic centroid is a uniform mean over
 # all tokens (no IDF is ever passed); the context encoder's attention pool is dead (`prev_turns`
 # is always None) and fed as zeros; the "retrieval filter in v4.6" does not exist (A and C attend
@@ -148,7 +148,7 @@ print(f"profile={ch.profile} seeds={ch.seeds} " + " ".join(f"{k}={v}" for k, v i
 # - **Backbone.** The seed used Qwen2.5-1.5B-Instruct, which reads facts from its prompt (its
 #   full-history mode D scores 100%). The book's backbone (chapter 1: 4 layers, D = 128, trained on
 #   Shakespeare) has never seen a dialogue and cannot copy a fact from its prompt, so all modes
-#   would sit at 0%. Following the digest's plan (§8.1), we fine-tune it once into a **reader**
+#   would sit at 0%. Following the AMS appendix's plan (§7), we fine-tune it once into a **reader**
 #   (`memnb/ams/reader.py`): random sessions in both prompt formats ("User: fact" history and
 #   "Context: fact"), 1–8 facts, **training** entity lists only, 70% of entities replaced by random
 #   pseudo-words so that only copying answers them. The reader is then frozen; it is what AMS
@@ -236,13 +236,13 @@ print(f"bit-identical with/without geometry: {identical}; trainable params {n_ma
 #   learnable scale, content-token Jaccard, diversity hinge, margin 0.2); `fresh` is the untrained
 #   initialisation;
 # - E1 scale variants: LN only, LN × 1/√D (fixed), LN × learnable (= `trained`, initialised at
-#   1/√D). *Reduced:* the digest's fourth variant (LN × E‖e‖/√D) is implemented
+#   1/√D). *Reduced:* the appendix's fourth variant (LN × E‖e‖/√D) is implemented
 #   (`scale_mode="emb"`) but not trained here, for CPU time; its init ratio is reported;
 # - E2 topic variants: (a) raw-id Jaccard, margin 0.1, no hinge (the seed before the fix);
 #   (b) content-token Jaccard, margin 0.1, no hinge (the similarity target alone);
 #   (c) content-token Jaccard + diversity hinge, margin 0.2 (= `trained`); (d) (c) read with the
 #   query encoded with its own tokens (symmetric: no loss reads the query side, so (d) is (c)'s
-#   weights). *Reduced:* the digest's d_topic and corpus-size sweeps are not run, for CPU time;
+#   weights). *Reduced:* the appendix's d_topic and corpus-size sweeps are not run, for CPU time;
 # - E4 objectives: `cloze` (entity masked in its fact) and `qa` (question → entity), both on
 #   10-memory train-entity sessions for `alt_steps` steps.
 
@@ -872,7 +872,7 @@ answer
 # ### Which failure each fix addresses, and what remains
 #
 # The table below is filled from this run's metrics (means over seeds): for each failure the
-# digest names (§7), the fix, what the fix changes here, and what remains after it.
+# AMS appendix names (§3–§6), the fix, what the fix changes here, and what remains after it.
 #
 # **The honest baseline.** Retrieval plus the fact as text in the prompt (BM25 or pooled-h cosine,
 # top-1/3: rows `bm25@k`, `cos@k` of the harness table) needs no training and is the competitor

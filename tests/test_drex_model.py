@@ -68,9 +68,9 @@ def test_seed_l4_reaches_only_the_last_token_of_each_segment():
 
 
 def _expected_fires(eta: float, thresh: float, L: int) -> int:
-    """The digest's closed form for one repeated key: the semantic error after its n-th write
-    is (1-η)^n‖k‖, the episodic one shrinks by (1 - η (t+1)/L) per write; the OR gate fires
-    while either relative error is >= θ, over the L-1 write positions."""
+    """The closed form for one repeated key (book/appendix/drex.md §4): the semantic error
+    after its n-th write is (1-η)^n‖k‖, the episodic one shrinks by (1 - η (t+1)/L) per write;
+    the OR gate fires while either relative error is >= θ, over the L-1 write positions."""
     sem = epi = 1.0
     fires = 0
     for t in range(L - 1):
@@ -83,7 +83,7 @@ def _expected_fires(eta: float, thresh: float, L: int) -> int:
 
 @pytest.mark.parametrize("thresh", [0.5, 0.7, 0.9])
 def test_write_rate_of_a_repeated_token_matches_the_closed_form(thresh):
-    """No attention: every position of a repeated token has the same key (research/drex.md §2)."""
+    """No attention: every position of a repeated token has the same key (book/appendix/drex.md §4)."""
     L = 32
     m = model(l1=False, l2=False, l4=True, l4_thresh=thresh, segment_len=L, n_layers=1)
     idx = torch.full((1, L), 5)

@@ -29,7 +29,7 @@ def test_kv_layout_reads_at_key():
 
 
 def test_closed_form_matches_seed_numbers():
-    # the seed's published rates (research/drex.md §2-3)
+    # the seed's published rates (book/appendix/drex.md §3-4)
     assert round(theory.seed_write_rate(96, 0.95, 0.4), 3) == 0.316
     assert round(theory.seed_write_rate(32, 0.95, 0.4), 3) == 0.968
     assert round(theory.seed_write_rate(32, theory.alpha("adaptive", 32), 0.4), 3) == 0.581

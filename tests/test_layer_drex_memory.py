@@ -25,7 +25,7 @@ def make(dtype: torch.dtype = torch.float64, **kw: object) -> tuple[DrexL4Memory
 
 
 def seed_reference(layer: DrexL4Memory, x: torch.Tensor, theta: float = 0.70) -> tuple[torch.Tensor, torch.Tensor]:
-    """The seed's MemoryModule on one segment, token by token (research/drex.md §1 L4)."""
+    """The seed's MemoryModule on one segment, token by token (book/appendix/drex.md §2)."""
     B, L, d = x.shape
     eta = 1 - 0.95 ** (96 / L)
     h = layer.norm(x)

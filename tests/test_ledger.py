@@ -71,7 +71,7 @@ def test_summary_counts_each_system_once(tmp_path):
 def test_the_repo_claims_list_matches_the_shared_one():
     shared = ROOT.parent / "shared" / "claims.yaml"
     if not shared.exists():
-        pytest.skip("no ../shared/claims.yaml beside this checkout")
+        pytest.skip("no shared claims list beside this checkout (development workspace only)")
     assert yaml.safe_load(shared.read_text()) == ledger.load_claims()
 
 

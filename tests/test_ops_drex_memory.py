@@ -133,7 +133,8 @@ def test_gate_is_monotonic_in_threshold() -> None:
 
 @pytest.mark.parametrize("alpha, theta", [(0.95, 0.4), (alpha_for_length(32), 0.4), (0.95, 0.7)])
 def test_repeated_key_fires_exactly_n_star_times(alpha: float, theta: float) -> None:
-    """drex.md §2: after n writes of one key the error is (1−η)^n ‖k‖, so it fires ⌈ln θ / ln α⌉ times."""
+    """After n writes of one key the error is (1−η)^n ‖k‖, so it fires ⌈ln θ / ln α⌉ times
+    (book/appendix/drex.md §4)."""
     k = torch.randn(1, 1, 8, dtype=F64).expand(1, 50, 8)
     res = drex_memory(k, k, eta=1 - alpha, thresh=theta)
     n_star = math.ceil(math.log(theta) / math.log(alpha))

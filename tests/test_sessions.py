@@ -33,7 +33,7 @@ def test_scorers_on_hand_written_strings():
     assert S.degeneracy([1, 2, 3, 3]) == (0.75, 2)
     assert S.degeneracy([]) == (1.0, 0)
     lo, hi = S.wilson(3, 10)
-    assert abs(lo - 0.1078) < 1e-3 and abs(hi - 0.6032) < 1e-3  # the digest's [11, 60]
+    assert abs(lo - 0.1078) < 1e-3 and abs(hi - 0.6032) < 1e-3  # the AMS appendix's [11, 60]
 
 
 def test_random_sessions_hold_out_entities_and_point_at_gold():
