@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from memnb import profiles
+from memnb.book import registration
 from memnb.cache import ROOT, atomic_write_json
 
 NOTEBOOKS = ROOT / "notebooks"
@@ -175,6 +176,10 @@ def run_chapter(
     from papermill.exceptions import PapermillExecutionError
 
     name, source, params = prepare(chapter, profile, overrides or {})
+    try:
+        registration.require_clean_tree(profile)
+    except registration.RegistrationError as e:
+        raise ChapterError(f"{name}: {e}") from None
     key = run_key(source, profile, params)
     out_nb = BOOK_CHAPTERS / f"{name}.ipynb"
     out_json = RESULTS / profile / f"{name}.json"
