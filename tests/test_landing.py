@@ -12,7 +12,14 @@ def row(cid: str, verdict: str) -> ledger.Row:
 def test_verdict_counts_per_project() -> None:
     rows = [row("drex.a", "SUPPORTED"), row("drex.b", "REFUTED"), row("drex.c", "REFUTED"), row("ams.x", "NOT RUN")]
     counts = landing.verdict_counts(rows)
-    assert counts.loc["Drex"].to_dict() == {"SUPPORTED": 1, "REFUTED": 2, "INCONCLUSIVE": 0, "NOT RUN": 0}
+    assert counts.loc["Drex"].to_dict() == {
+        "SUPPORTED": 1,
+        "REFUTED": 2,
+        "INCONCLUSIVE": 0,
+        "UNTESTABLE": 0,
+        "NOT RUN": 0,
+        "identity (checked)": 0,
+    }
     assert counts.loc["AMS v4", "NOT RUN"] == 1 and counts.loc["HRS"].sum() == 0
 
 

@@ -23,15 +23,24 @@ from memnb.book.ledger import NOT_RUN, ORDER, RESULTS, SYSTEMS, Row
 from memnb.cache import atomic_write_text
 
 LEADERBOARD = "50_leaderboard"
-COLORS = {"SUPPORTED": "#2a9d55", "REFUTED": "#c8553d", "INCONCLUSIVE": "#9a9a9a", NOT_RUN: "#e0e0e0"}
+COLORS = {
+    "SUPPORTED": "#2a9d55",
+    "REFUTED": "#c8553d",
+    "INCONCLUSIVE": "#9a9a9a",
+    "UNTESTABLE": "#e9b44c",
+    NOT_RUN: "#e0e0e0",
+    "identity (checked)": "#6c8ebf",
+}
 
 
 def verdict_counts(rows: list[Row]) -> pd.DataFrame:
-    """Verdict counts, one row per seed project (in ``SYSTEMS`` order), one column per verdict."""
-    counts = {
-        name: Counter(r.verdict for r in rows if r.id.split(".")[0] == prefix) for prefix, name in SYSTEMS.items()
-    }
-    return pd.DataFrame({v: [counts[s][v] for s in counts] for v in ORDER}, index=list(counts))
+    """Finding verdicts (the five kinds) per seed system (in ``SYSTEMS`` order), and a last column
+    counting its identities (true or false by construction: checked, not judged)."""
+    systems = {name: [r for r in rows if r.id.split(".")[0] == prefix] for prefix, name in SYSTEMS.items()}
+    counts = {name: Counter(r.verdict for r in mine if r.kind != "identity") for name, mine in systems.items()}
+    table = pd.DataFrame({v: [counts[s][v] for s in counts] for v in ORDER}, index=list(counts))
+    table["identity (checked)"] = [sum(r.kind == "identity" for r in mine) for mine in systems.values()]
+    return table
 
 
 def leaderboard_scores(record: dict) -> tuple[pd.DataFrame, float]:
@@ -56,16 +65,17 @@ def write(rows: list[Row], profile: str, book: Path, results: Path = RESULTS) ->
     plotting.use_style()
     made, blocks = [], []
     counts = verdict_counts(rows)
-    fig = Figure(figsize=(7, 2.8))
+    fig = Figure(figsize=(7, 3.2))
     ax = fig.subplots()
     counts.iloc[::-1].plot.barh(stacked=True, ax=ax, color=[COLORS[v] for v in counts.columns], width=0.7)
-    ax.set(xlabel="claims (count)", ylabel="", title=f"Verdicts per seed project ({profile} profile)")
-    ax.legend(ncol=4, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.12), frameon=False)
+    ax.set(xlabel="claims (count)", ylabel="", title=f"Verdicts per seed system ({profile} profile)")
+    ax.legend(ncol=3, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.1), frameon=False)
     _save(fig, book / "_verdicts.png")
     made.append(book / "_verdicts.png")
     blocks.append(
-        "```{figure} _verdicts.png\n:width: 80%\n\nEvery claim's verdict, counted per seed project, from "
-        f"`results/{profile}/*.json` (the ledger's rows).\n```\n"
+        "```{figure} _verdicts.png\n:width: 80%\n\nEvery finding's verdict (seed and audit claims), counted per "
+        "seed system, with its identities (statements true or false by construction, checked rather than "
+        f"judged) in blue, from `results/{profile}/*.json` (the ledger's rows).\n```\n"
     )
     board = results / profile / f"{LEADERBOARD}.json"
     if board.exists():
