@@ -100,13 +100,9 @@ def check_holds(metrics: Mapping[str, Any], c: Check) -> np.ndarray:
 
 
 def checks_hold(metrics: Mapping[str, Any], checks: tuple[Check, ...]) -> np.ndarray:
-    """Per seed: do all checks hold? (A scalar check broadcasts over seeds.)"""
-    out = None
-    for c in checks:
-        h = check_holds(metrics, c)
-        out = h if out is None else (out & h if out.size == h.size or h.size == 1 or out.size == 1 else _bad(c))
-    return np.atleast_1d(out)
-
-
-def _bad(c: Check) -> np.ndarray:
-    raise ValueError(f"check {c.text()}: its metric has a different number of seeds from the others")
+    """Per seed: do all checks hold? (A scalar metric's check broadcasts over the seeds.)"""
+    held = [check_holds(metrics, c) for c in checks]
+    sizes = {h.size for h in held} - {1}
+    if len(sizes) > 1:
+        raise ValueError(f"checks {[c.text() for c in checks]} read metrics with different numbers of seeds")
+    return np.logical_and.reduce(np.broadcast_arrays(*held)) if len(held) > 1 else held[0]
