@@ -1,0 +1,157 @@
+"""HRS's claims (chapters 30-33): the rules they are judged by, as data, with no results.
+
+The chapters' current (protocol-1) rules over the metric names that ``results/cpu/30_engram_leakage.json``,
+``31_entropy_gated_retrieval.json``, ``32_topic_routing.json`` and ``33_exp_kernel_attention.json``
+publish (templates: ``memnb.verdicts.legacy``). A probe value counts as a leak when it exceeds
+``LEAK`` (causal arms give exactly 0).
+"""
+
+from __future__ import annotations
+
+from memnb.verdicts import clause, diff
+from memnb.verdicts.templates import all_or_none_seeds, all_seeds_beyond, check, compound
+
+LEAK = 1e-6  # causality probe: a logit change above this at earlier positions is a leak (ch. 30)
+TOPIC_LENGTHS = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)  # ch. 32 `lengths`
+ARTICLE_LEN, SENTENCE_LEN = 512, 32  # ch. 32: the seed's article and sentence scales, in tokens
+S, R, I = "SUPPORTED", "REFUTED", "INCONCLUSIVE"
+
+# --- chapter 30: engram leakage ----------------------------------------------------------------
+V16_PREPEND_LEAKS = compound(
+    "hrs.v16_prepend_leaks",
+    {
+        "leaks": all_or_none_seeds("leaks", check("probe_prepend_self", ">", LEAK)),
+        "none_causal": all_or_none_seeds("none_causal", check("probe_none", "<=", LEAK)),
+        "tf_gain": all_seeds_beyond("tf_gain", "gain_vs_none_prepend_self", 0.0),
+        "gen_loss": all_seeds_beyond("gen_loss", "v16_genview_minus_none", 0.0),
+        "mauve": all_seeds_beyond("mauve", "mauve_none_minus_v16", 0.0),
+    },
+    "decision",
+    supported_if=[clause(leaks=S, none_causal=S, tf_gain=S, gen_loss=S, mauve=(S, I))],
+    refuted_if=[clause(leaks=R), clause(gen_loss=R), clause(mauve=R)],
+    seed_says="prepended engram: MAUVE 0.806 with engram on vs ~0.90 off; V16 val PPL 1.71 vs 21.4 without engram",
+    note="tf_gain = loss(none) − loss(V16, engram present), nats/char (the engram reads the future); gen_loss = "
+    "loss(V16, past windows only: the generation-time view) − loss(none); mauve = MAUVE(none) − MAUVE(V16, on)",
+)
+
+V18_CROSS_ATTENTION_FIXES = all_or_none_seeds(
+    "hrs.v18_cross_attention_fixes",
+    check("probe_xattn_ema", "<=", LEAK),
+    seed_says="MAUVE 0.915–0.941 with engram on; ON−OFF change 0.003; gates settle at 0.27–0.33",
+    evidence=["gain_vs_none_xattn_ema", "mauve_on_minus_off_xattn_ema"],
+    note="the V18 arm's causality probe per seed (no path from a future token to an earlier prediction)",
+)
+
+FIX_IS_CROSS_ATTENTION = compound(
+    "hrs.fix_is_cross_attention",
+    {
+        "xattn_self_causal": all_or_none_seeds("xattn_self_causal", check("probe_xattn_self", "<=", LEAK)),
+        "xattn_self_gain": all_seeds_beyond("xattn_self_gain", "gain_vs_none_xattn_self", 0.0),
+        "prepend_ema_causal": all_or_none_seeds("prepend_ema_causal", check("probe_prepend_ema", "<=", LEAK)),
+    },
+    "decision",
+    supported_if=[clause(xattn_self_causal=S)],
+    refuted_if=[clause(xattn_self_causal=R, xattn_self_gain=S, prepend_ema_causal=S)],
+    kind="audit",
+    seed_says="cross-attention (the injection path) fixes the leak; V18 changed path and source together",
+    evidence=["probe_prepend_self"],
+    note="2×2 design: path (prepend / cross-attention) × source (same sequence / EMA buffer); REFUTED when the "
+    "source, not the path, decides",
+)
+
+V18_ENGRAM_INFORMATIVE = compound(
+    "hrs.v18_engram_informative",
+    {
+        "text_dependent": all_seeds_beyond("text_dependent", "v18_shuffle_sensitivity", 0.0),
+        "beats_constant": all_seeds_beyond("beats_constant", "const_minus_v18", 0.0),
+        "text_blind": all_or_none_seeds("text_blind", check("v18_shuffle_sensitivity", "near", 0.0, tol=LEAK)),
+    },
+    "decision",
+    supported_if=[clause(text_dependent=S, beats_constant=S)],
+    refuted_if=[clause(text_blind=S)],
+    kind="identity",
+    direction="check",
+    seed_says="the cross-attended engram (32 identical buffer slots) carries information about the text",
+    evidence=["probe_xattn_ema"],
+    note="v18_shuffle_sensitivity = loss(V18, engram of another text) − loss(V18, own engram); const_minus_v18 = "
+    "loss(learned constant vector) − loss(V18), nats/char",
+)
+
+# --- chapter 31: entropy-gated retrieval -------------------------------------------------------
+EGR_NIAH = all_seeds_beyond(
+    "hrs.egr_niah",
+    "seed_4bits_backbone_shakespeare_question_20_recall5",
+    0.8,
+    seed_says="5/5 needles in the top 5 among 20 distractors, mean rank 1.2 (hand-written needles, GPT-2 block-4 keys)",
+    evidence=[
+        "seed_4bits_backbone_shakespeare_question_20_mrr",
+        "seed_4bits_backbone_needles_paraphrase_20_recall1",
+        "calibrated_backbone_shakespeare_question_20_recall5",
+        "gate_needles_stored",
+    ],
+    note="recall@5 per seed in the seed's setting: LM keys, the seed's 4.0-bit gate, the question naming the "
+    "needle, 20 Shakespeare distractors",
+)
+
+# --- chapter 32: topic routing -----------------------------------------------------------------
+TOPIC_ACCURACY_SCALING = compound(
+    "hrs.topic_accuracy_scaling",
+    {
+        "gap": all_seeds_beyond(
+            "gap", diff(f"acc_threshold_L{ARTICLE_LEN}", f"acc_threshold_L{SENTENCE_LEN}", label="A − S"), 0.10
+        ),
+        "separation": all_seeds_beyond("separation", f"acc_threshold_L{ARTICLE_LEN}", 0.90),
+    },
+    "all",
+    seed_says="97.3% pair accuracy at 512-token articles vs 71.5% at sentence scale (WikiText training articles)",
+    evidence=["scaling_gap"],
+    note=f"A = threshold pair accuracy at {ARTICLE_LEN} tokens, S = at {SENTENCE_LEN} tokens, per seed",
+)
+
+LEARNED_CLASSIFIER_NO_BETTER = compound(
+    "hrs.learned_classifier_no_better",
+    {f"L{L}": all_seeds_beyond(f"L{L}", f"learned_advantage_L{L}", 0.02, side="below") for L in TOPIC_LENGTHS},
+    "all",
+    seed_says="an MLP on 8 pair features ties the fixed cosine threshold (97.3% / 71.5%)",
+    note="learned_advantage = accuracy(elementwise logistic classifier) − accuracy(threshold), per length and seed",
+)
+
+MAUVE_CONTAMINATION = compound(
+    "hrs.mauve_contamination",
+    {
+        "mauve": all_seeds_beyond("mauve", "d_mauve_routed", 0.0),
+        "nll": all_seeds_beyond("nll", "d_cont_nll_routed", 0.0),
+    },
+    "all",
+    seed_says="topic routing: MAUVE 0.919 -> 0.962 while held-out ppl 35.8 -> 38.1",
+    evidence=["mauve_routed", "mauve_none", "cont_nll_routed", "cont_nll_none"],
+    note="per seed dM = MAUVE(routed) − MAUVE(none), dN = continuation NLL(routed) − NLL(none)",
+)
+
+# --- chapter 33: exponential-kernel attention --------------------------------------------------
+EXP_KERNEL = compound(
+    "hrs.exp_kernel",
+    {
+        "loss": all_seeds_beyond("loss", "delta_loss_dot_minus_exp", 0.0),
+        "separation": all_seeds_beyond("separation", "delta_auroc_play_exp_minus_dot", 0.0),
+    },
+    "all",
+    seed_says="+3.4% play-level separation at 256 chars (tied at line level); val loss 1.613 vs 1.630 (1 seed)",
+    evidence=["dot_soft_val_loss", "exp_seed_metric_play"],
+    note="d_loss = loss(dot) − loss(exp), d_auroc = AUROC(exp) − AUROC(dot) at play level, per seed",
+)
+
+RULES = {
+    r.id: r
+    for r in [
+        V16_PREPEND_LEAKS,
+        V18_CROSS_ATTENTION_FIXES,
+        FIX_IS_CROSS_ATTENTION,
+        V18_ENGRAM_INFORMATIVE,
+        EGR_NIAH,
+        TOPIC_ACCURACY_SCALING,
+        LEARNED_CLASSIFIER_NO_BETTER,
+        MAUVE_CONTAMINATION,
+        EXP_KERNEL,
+    ]
+}

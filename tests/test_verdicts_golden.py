@@ -1,0 +1,145 @@
+"""Golden test: the rules files reproduce every published verdict from the published metrics alone.
+
+For each claim in ``results/cpu/*.json``, its rule in ``memnb/<project>/rules.py`` applied to that
+file's ``metrics`` gives the verdict the chapter published — and, where the chapter's text records
+the verdicts of a claim's parts, those too.
+"""
+
+import ast
+import importlib
+import inspect
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from memnb.verdicts import judge
+from memnb.verdicts.legacy import weakest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECTS = ("drex", "hrs", "relsm", "memarch", "ams", "leaderboard")
+N_JUDGED = 33  # claims with a published verdict in results/cpu/
+NOT_RUN = {
+    "drex.tau_explains_recall",
+    "zoology.attention_solves",
+    "zoology.recall_grows_with_state",
+    "zoology.delta_rule_leads_fixed_state",
+}
+CLAIMS = yaml.safe_load((ROOT / "claims.yaml").read_text())
+
+
+def _modules():
+    return {p: importlib.import_module(f"memnb.{p}.rules") for p in PROJECTS}
+
+
+def _all_rules() -> dict:
+    rules: dict = {}
+    for project, mod in _modules().items():
+        for cid, r in mod.RULES.items():
+            assert cid == r.id, f"memnb/{project}/rules.py: key {cid!r} is not the rule's id {r.id!r}"
+            assert cid not in rules, f"{cid} has two rules"
+            assert cid.split(".")[0] == project, f"{cid} is in memnb/{project}/rules.py"
+            rules[cid] = r
+    return rules
+
+
+RULES = _all_rules()
+
+
+def _published() -> list[tuple[str, dict, dict]]:
+    out = []
+    for path in sorted((ROOT / "results" / "cpu").glob("*.json")):
+        record = json.loads(path.read_text())
+        out += [(record["chapter"], c, record["metrics"]) for c in record.get("claims", [])]
+    return out
+
+
+PUBLISHED = _published()
+
+
+def test_count_of_published_verdicts():
+    assert len(PUBLISHED) == N_JUDGED
+    assert len({c["id"] for _, c, _ in PUBLISHED}) == N_JUDGED
+
+
+@pytest.mark.parametrize(("chapter", "claim", "metrics"), PUBLISHED, ids=[c["id"] for _, c, _ in PUBLISHED])
+def test_rule_reproduces_the_published_verdict(chapter, claim, metrics):
+    rule = RULES[claim["id"]]
+    entry = judge(rule, metrics)
+    assert entry["verdict"] == claim["verdict"], entry["we_measured"]
+    assert CLAIMS[claim["id"]]["chapter"] == chapter
+    assert entry["kind"] == CLAIMS[claim["id"]]["kind"]
+    missing = [m for m in rule.metric_names() if m not in metrics]
+    assert not missing, f"{claim['id']}: the rule reads metrics the chapter does not publish: {missing}"
+    assert set(claim["evidence"]) <= set(rule.metric_names()), "the rule's evidence covers the published evidence"
+
+
+# Part verdicts that the chapters wrote into `we_measured`: regex (named groups = part names).
+PART_PATTERNS = {
+    "hrs.v16_prepend_leaks": r"\(verdict (?P<tf_gain>[A-Z]+)\).*?minus no engram .*?\((?P<gen_loss>[A-Z]+)\)"
+    r".*?MAUVE none − V16 .*?\((?P<mauve>[A-Z]+)\)",
+    "hrs.fix_is_cross_attention": r"gain over no engram: xattn\+self .*?\((?P<xattn_self_gain>[A-Z]+)\)",
+    "hrs.topic_accuracy_scaling": r"gap part (?P<gap>[A-Z]+), article-separation part (?P<separation>[A-Z]+)",
+    "hrs.mauve_contamination": r"MAUVE .*?\((?P<mauve>[A-Z]+)\), continuation NLL .*?\((?P<nll>[A-Z]+)\)",
+    "hrs.exp_kernel": r"loss part (?P<loss>[A-Z]+), separation part (?P<separation>[A-Z]+)",
+}
+
+
+def _published_parts(claim: dict) -> dict[str, str]:
+    cid, text = claim["id"], claim["we_measured"]
+    if cid == "hrs.learned_classifier_no_better":
+        return dict(re.findall(r"(L\d+): [^;]*?\(([A-Z]+)\)", text.replace("L=", "L")))
+    if cid == "relsm.cost":
+        return {f"arm_{a}": v for a, v in re.findall(r"(\w+): FLOPs .*? -> ([A-Z]+)", text)}
+    m = re.search(PART_PATTERNS[cid], text)
+    assert m, f"{cid}: the published text no longer records its parts"
+    return m.groupdict()
+
+
+WITH_PARTS = [(c, m) for _, c, m in PUBLISHED if c["id"] in {*PART_PATTERNS, "hrs.learned_classifier_no_better"}]
+WITH_PARTS += [(c, m) for _, c, m in PUBLISHED if c["id"] == "relsm.cost"]
+
+
+@pytest.mark.parametrize(("claim", "metrics"), WITH_PARTS, ids=[c["id"] for c, _ in WITH_PARTS])
+def test_rule_reproduces_the_published_part_verdicts(claim, metrics):
+    expected = _published_parts(claim)
+    parts = {p["name"]: p["verdict"] for p in judge(RULES[claim["id"]], metrics)["parts"]}
+    if claim["id"] == "relsm.cost":  # one published verdict per arm = its FLOPs and perplexity parts together
+        parts = {
+            f"arm_{a}": weakest([parts[f"flops_{a}"], parts[f"ppl_{a}"]]) for a in ("shared_loop", "latent", "act")
+        }
+    assert expected and {k: parts[k] for k in expected} == expected
+
+
+def test_every_claim_has_a_rule_or_is_not_run():
+    assert set(RULES) | NOT_RUN == set(CLAIMS)
+    assert not set(RULES) & NOT_RUN
+    assert {c["id"] for _, c, _ in PUBLISHED} == set(RULES)
+
+
+def test_identity_claims_are_checks():
+    for cid, r in RULES.items():
+        assert r.kind == CLAIMS[cid]["kind"]
+        assert (r.direction == "check") == (r.kind == "identity"), cid
+
+
+def test_rules_files_hold_no_results():
+    """Registration: a rules file imports only the rule builders and reads no file."""
+    for project, mod in _modules().items():
+        tree = ast.parse(inspect.getsource(mod))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert node.module == "__future__" or node.module.startswith("memnb.verdicts"), (project, node.module)
+            assert not isinstance(node, ast.Import), project
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id not in ("open", "eval", "exec"), project
+
+
+def test_every_rule_renders_and_hashes():
+    for r in RULES.values():
+        md = r.markdown()
+        assert f"`{r.id}`" in md and "Decision:" in md
+        assert r.rule_hash() == type(r)(**{f: getattr(r, f) for f in r.__dataclass_fields__}).rule_hash()
+        assert r.protocol == 1  # the chapters' current rules
