@@ -18,7 +18,8 @@ examples; when every seed gives the same Δ the CI is that value):
 - best-of-K: K registered paired comparisons (best − other k), one-sided p-values Holm-corrected
   at α/2 per side (``stats.holm_levels``); comparison k is decided as ``greater`` on its CI at
   level 1 − 2·α_k (95% when K = 1); the claim takes the weakest comparison;
-- identity (``check``): CHECKED-TRUE if every check holds on every seed, CHECKED-FALSE otherwise.
+- identity (``check``): SUPPORTED (true by construction) if every check holds on every seed,
+  REFUTED (false by construction) otherwise.
   Identities are checked, not judged: the ledger lists them apart from the findings.
 
 Power: MDE = (t_{0.975,n−1} + t_{0.80,n−1}) × SE of the design; a claim whose MDE exceeds δ is

@@ -28,7 +28,7 @@ def decision_sentence(r: Rule) -> str:
         return _legacy_decision(r)
     if r.direction == "check":
         checks = " and ".join(c.text() for c in r.checks)
-        return f"CHECKED-TRUE if {checks} on every seed; CHECKED-FALSE otherwise."
+        return f"SUPPORTED (true by construction) if {checks} on every seed; REFUTED (false) otherwise."
     if r.parts:
         names = ", ".join(n for n, _ in r.parts)
         return (

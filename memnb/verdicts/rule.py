@@ -33,7 +33,9 @@ import json
 from dataclasses import dataclass, field
 
 VERDICTS = ("SUPPORTED", "REFUTED", "INCONCLUSIVE", "UNTESTABLE")
-CHECK_TRUE, CHECK_FALSE = "CHECKED-TRUE", "CHECKED-FALSE"
+# An identity is checked, not judged: the results schema keeps its two verdict words, and the
+# ledger reads them as "true by construction" / "false by construction".
+CHECK_TRUE, CHECK_FALSE = "SUPPORTED", "REFUTED"
 CHECK_VERDICTS = (CHECK_TRUE, CHECK_FALSE)
 KINDS = ("seed", "audit", "identity")
 DIRECTIONS = ("greater", "bound", "equivalent", "property", "check")
