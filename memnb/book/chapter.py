@@ -23,7 +23,7 @@ from memnb import profiles, stats
 from memnb.cache import ROOT, atomic_write_json
 
 STAGING_ENV = "MEMNB_RESULTS_STAGING"
-SCHEMA = 1
+SCHEMA = 2  # protocol 2: claims carry kind, control, effect, delta and rule_hash
 
 
 @dataclass
@@ -99,6 +99,37 @@ class Chapter:
         }
         self.claims = [c for c in self.claims if c["id"] != claim_id] + [entry]
         return entry
+
+    def rules(self, rules) -> Any:
+        """Register the chapter's rules (a ``RULES`` dict from its project's ``rules.py``) and
+        return their text for display: the cell that shows each rule before any result exists."""
+        from IPython.display import Markdown
+
+        from memnb.verdicts import rules_markdown
+
+        self._rules = dict(rules)
+        return Markdown(rules_markdown(self._rules))
+
+    def judge(self, ids: Sequence[str] | None = None) -> Any:
+        """Apply the registered rules (all, or ``ids``) to the recorded metrics; the entries become
+        the chapter's claims. Returns them as a table (findings first, identities apart)."""
+        from memnb.verdicts import claims_table, judge
+
+        rules = getattr(self, "_rules", None)
+        if not rules:
+            raise ValueError(f"{self.name}: no rules registered; call ch.rules(RULES) before the run")
+        chosen = list(rules) if ids is None else list(ids)
+        unknown = [i for i in chosen if i not in rules]
+        if unknown:
+            raise ValueError(f"{self.name}: no registered rule for {unknown}; registered: {sorted(rules)}")
+        entries = [judge(rules[i], self.metrics) for i in chosen]
+        for e in entries:
+            missing = [m for m in e.get("evidence", []) if m not in self.metrics]
+            if missing:
+                raise ValueError(f"claim {e['id']}: evidence names unknown metrics {missing}")
+        done = {e["id"] for e in entries}
+        self.claims = [c for c in self.claims if c["id"] not in done] + entries
+        return claims_table(entries)
 
     def record(self) -> dict:
         return {
