@@ -1,4 +1,6 @@
-"""Memory layers: Infini-attention, Titans, key-value memory, memory tokens."""
+"""Memory layers: Infini-attention, Titans, key-value memory, memory tokens. The recurrences of
+Infini-attention and Titans (memnb.ops.compressive_memory, memnb.ops.titans_memory) are tested
+in test_ops_compressive_memory.py and test_ops_titans_memory.py."""
 
 from __future__ import annotations
 
@@ -6,13 +8,12 @@ import math
 
 import pytest
 import torch
-from torch.func import functional_call
 
 from memnb.layers import InfiniAttention, KVMemory, MemoryTokens, TitansMemory
 from memnb.layers.attention import merge_heads, split_heads
-from memnb.layers.infini_attention import elu1, memory_read, memory_write
 from memnb.layers.kv_memory import topk_retrieve
 from memnb.layers.rope import apply_rope
+from memnb.ops.compressive_memory import compressive_memory
 
 D, H = 16, 4
 F64 = torch.float64
@@ -37,23 +38,24 @@ def test_infini_one_segment_is_local_attention_mixed_with_a_zero_readout() -> No
     assert state.k.size(2) == 0 and state.z.abs().sum() > 0  # the full segment was written
 
 
-def test_infini_empty_memory_reads_exactly_zero() -> None:
-    M, z = torch.zeros(2, H, 4, 4), torch.zeros(2, H, 4)
-    assert torch.equal(memory_read(elu1(torch.randn(2, H, 7, 4)), M, z), torch.zeros(2, H, 7, 4))
-
-
-def test_infini_write_rules_on_one_key_value_pair() -> None:
+def test_infini_memory_path_is_the_compressive_memory_op() -> None:
+    """With the gate fully open (g = 1) the layer is W_o applied to the op's readout, for any
+    split of the sequence with the state carried."""
     torch.manual_seed(0)
-    sk, v = elu1(torch.randn(1, 1, 1, 4, dtype=F64)), torch.randn(1, 1, 1, 3, dtype=F64)
-    M0, z0 = torch.zeros(1, 1, 4, 3, dtype=F64), torch.zeros(1, 1, 4, dtype=F64)
-    for update in ("delta", "linear", "drex"):
-        M1, z1 = memory_write(sk, v, M0, z0, update)
-        assert torch.allclose(memory_read(sk, M1, z1), v, atol=1e-12)  # σ(k)M/(σ(k)z) = v
-    M1, z1 = memory_write(sk, v, M0, z0, "delta")
-    assert torch.allclose(memory_write(sk, v, M1, z1, "delta")[0], M1, atol=1e-12)  # nothing new
-    assert torch.allclose(memory_write(sk, v, M1, z1, "linear")[0], 2 * M1, atol=1e-12)
-    drex = M1 + sk.transpose(-2, -1) @ (v - sk @ M1)  # the seed's unnormalised delta
-    assert torch.allclose(memory_write(sk, v, M1, z1, "drex")[0], drex, atol=1e-12)
+    layer = InfiniAttention(D, H, segment_len=6, update="delta").double()
+    with torch.no_grad():
+        layer.beta.fill_(100.0)  # sigmoid(100) = 1 in float64
+    x = torch.randn(2, 20, D, dtype=F64)
+    q, k, v = (t.view(2, 20, H, D // H) for t in layer.qkv(x).chunk(3, dim=-1))
+    mem, memory = compressive_memory(q, k, v, segment_len=6, update="delta")
+    expected = layer.out_proj(mem.reshape(2, 20, D))
+    state, pieces = None, []
+    for a, b in ((0, 4), (4, 13), (13, 20)):
+        y, state = layer(x[:, a:b], state)
+        pieces.append(y)
+    assert torch.allclose(torch.cat(pieces, dim=1), expected, rtol=1e-12, atol=1e-12)
+    assert torch.allclose(state.M, memory.M, rtol=1e-12, atol=1e-12)
+    assert torch.allclose(state.k, memory.k.transpose(1, 2), rtol=1e-12, atol=1e-12)  # [B, H, s, D] in the layer
 
 
 def test_infini_memory_changes_later_segments_only() -> None:
@@ -80,21 +82,6 @@ def test_titans_memory_reduces_its_loss_on_a_repeated_segment() -> None:
         _, state = layer(x, state)
         loss2 = layer.memory_loss(x, state)
     assert (loss1 < 0.9 * loss0).all() and (loss2 < loss1).all()
-
-
-def test_titans_update_is_a_gradient_step_per_sample() -> None:
-    torch.manual_seed(0)
-    layer = TitansMemory(D, chunk_size=5, lr=0.3, momentum=0.0, weight_decay=0.0).double()
-    x = torch.randn(3, 5, D, dtype=F64)
-    _, state = layer(x)
-    k = torch.nn.functional.normalize(layer.k_proj(x), dim=-1)
-    v = layer.v_proj(x)
-    for b in range(3):  # plain autograd on sample b alone
-        params = dict(layer.memory.named_parameters())
-        loss = (functional_call(layer.memory, params, (k[b],)) - v[b]).pow(2).sum(-1).mean()
-        grads = torch.autograd.grad(loss, list(params.values()))
-        for (name, w0), g in zip(params.items(), grads, strict=True):
-            assert torch.allclose(state.params[name][b], w0 - 0.3 * g, atol=1e-12), name
 
 
 def test_titans_read_before_sees_only_earlier_chunks() -> None:

@@ -16,6 +16,11 @@ compressive memory M ∈ R^{D_k×D_v} and normaliser z ∈ R^{D_k}, read and wri
 An empty memory (M = 0, z = 0) reads exactly 0; the denominators are clamped at 1e-6. Drex's
 seed uses the "drex" write and this same read and gate (research/drex.md §1, §8.7).
 
+The memory's recurrence is the op ``memnb.ops.compressive_memory`` (whole-sequence function,
+per-token reference and the segment-parallel form); this layer calls its read and write
+(``memory_read``, ``memory_write``) inside its own segment loop, because the local attention
+and the write share each segment's keys and values.
+
 Segment semantics: the layer itself cuts the stream into segments of ``segment_len`` tokens
 counted from the first token it ever saw; the state carries (M, z) and the keys and values of
 the unfinished segment. Calling the layer on any split of a sequence, with the state carried,
@@ -26,7 +31,6 @@ truncated BPTT is the caller's choice (``memnb.layers.state.detach_state``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 import torch.nn as nn
@@ -34,34 +38,7 @@ import torch.nn.functional as F
 
 from memnb.layers.attention import check_heads, merge_heads, split_heads
 from memnb.layers.rope import apply_rope
-
-Update = Literal["delta", "linear", "drex"]
-UPDATES = ("delta", "linear", "drex")
-EPS = 1e-6
-
-
-def elu1(x: torch.Tensor) -> torch.Tensor:
-    """σ(x) = ELU(x) + 1 > 0, the feature map of the memory."""
-    return F.elu(x) + 1.0
-
-
-def memory_read(sq: torch.Tensor, M: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """A_mem = σ(Q) M / (σ(Q) z) for ``sq = σ(Q)`` ``[B, H, T, D_k]``, M ``[B, H, D_k, D_v]``,
-    z ``[B, H, D_k]``."""
-    return (sq @ M) / (sq @ z.unsqueeze(-1)).clamp_min(EPS)
-
-
-def memory_write(
-    sk: torch.Tensor, v: torch.Tensor, M: torch.Tensor, z: torch.Tensor, update: Update
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One segment's write of ``sk = σ(K)`` ``[B, H, N, D_k]`` and V ``[B, H, N, D_v]``."""
-    if update == "linear":
-        delta = v
-    elif update == "delta":
-        delta = v - memory_read(sk, M, z)
-    else:
-        delta = v - sk @ M
-    return M + sk.transpose(-2, -1) @ delta, z + sk.sum(dim=-2)
+from memnb.ops.compressive_memory import UPDATES, Update, elu1, memory_read, memory_write
 
 
 @dataclass(frozen=True)

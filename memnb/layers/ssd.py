@@ -8,12 +8,8 @@ A_h = −exp(A_log_h) < 0, the selective state space recurrence is
     y_t = H_t C_t + D x_t
 
 with x_t, B_t, C_t ∈ R^P, R^N, R^N input-dependent (one B, C group shared by all heads).
-Two exact ways to compute it:
-
-- ``ssd_sequential``: the recurrence, token by token (the reference);
-- ``ssd_chunked``: the SSD form. Within a chunk of Q tokens the output is a masked
-  attention-like matmul, y_t = Σ_{s≤t} exp(Σ_{s<r≤t} Δ_r A) (C_t·B_s) Δ_s x_s, plus the carried
-  state's contribution exp(Σ_{r≤t} Δ_r A) H_0 C_t; the state passes from chunk to chunk.
+The scan is the op ``memnb.ops.ssd.ssd``: ``impl="chunked"`` (the default) is its SSD chunked
+form, ``impl="sequential"`` its per-token reference loop (``naive``); both are exact.
 
 The block around it (Mamba-2's layout): in_proj → [z, x, B, C, Δ]; a causal depthwise conv
 (kernel 4) + SiLU over [x, B, C]; the scan; y ← RMSNorm(y ⊙ SiLU(z)); out_proj.
@@ -33,58 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def ssd_sequential(
-    x: torch.Tensor,
-    dt: torch.Tensor,
-    A: torch.Tensor,
-    B: torch.Tensor,
-    C: torch.Tensor,
-    h: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The recurrence, token by token. x ``[b, T, H, P]``, dt ``[b, T, H]``, A ``[H]``,
-    B, C ``[b, T, N]``, initial state h ``[b, H, P, N]``; returns y ``[b, T, H, P]`` (without
-    the D skip) and the final state."""
-    ys = []
-    for t in range(x.size(1)):
-        decay = torch.exp(dt[:, t] * A)[..., None, None]
-        h = decay * h + (dt[:, t, :, None] * x[:, t]).unsqueeze(-1) * B[:, t, None, None, :]
-        ys.append(torch.einsum("bhpn,bn->bhp", h, C[:, t]))
-    return torch.stack(ys, dim=1), h
-
-
-def segsum(a: torch.Tensor) -> torch.Tensor:
-    """``[..., L] -> [..., L, L]`` with entry (t, s) = Σ_{s<r≤t} a_r for s ≤ t and −inf above the
-    diagonal, summed directly (no difference of cumulative sums, which loses precision)."""
-    L = a.size(-1)
-    ones = torch.ones(L, L, dtype=torch.bool, device=a.device)
-    terms = a.unsqueeze(-1).expand(*a.shape, L).masked_fill(~ones.tril(-1), 0.0)
-    return terms.cumsum(dim=-2).masked_fill(~ones.tril(0), -math.inf)
-
-
-def ssd_chunked(
-    x: torch.Tensor,
-    dt: torch.Tensor,
-    A: torch.Tensor,
-    B: torch.Tensor,
-    C: torch.Tensor,
-    h: torch.Tensor,
-    chunk_size: int = 64,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The same map as ``ssd_sequential``, in chunks of ``chunk_size`` tokens (SSD form)."""
-    ys = []
-    for c in range(0, x.size(1), chunk_size):
-        xc, dtc = x[:, c : c + chunk_size], dt[:, c : c + chunk_size]
-        Bc, Cc = B[:, c : c + chunk_size], C[:, c : c + chunk_size]
-        decay = torch.exp(segsum((dtc * A).transpose(1, 2)))  # [b, H, L, L], (t, s): s → t
-        u = dtc.unsqueeze(-1) * xc  # Δ_s x_s
-        y_intra = torch.einsum("bhts,bts,bshp->bthp", decay, Cc @ Bc.transpose(1, 2), u)
-        from_start = torch.exp((dtc * A).cumsum(dim=1))  # [b, L, H]: decay from chunk start to t
-        y_inter = torch.einsum("btn,bhpn,bth->bthp", Cc, h, from_start)
-        to_end = decay[:, :, -1]  # [b, H, L]: decay from s to the chunk's last token
-        h = from_start[:, -1, :, None, None] * h + torch.einsum("bhs,bshp,bsn->bhpn", to_end, u, Bc)
-        ys.append(y_intra + y_inter)
-    return torch.cat(ys, dim=1), h
+from memnb.ops.ssd import ssd
 
 
 @dataclass(frozen=True)
@@ -147,10 +92,8 @@ class Mamba2(nn.Module):
         xs = xs.view(b, T, self.n_heads, self.head_dim)
         dt = F.softplus(dt + self.dt_bias)
         A = -torch.exp(self.A_log)
-        if self.impl == "chunked":
-            y, h = ssd_chunked(xs, dt, A, B, C, state.h, self.chunk_size)
-        else:
-            y, h = ssd_sequential(xs, dt, A, B, C, state.h)
+        impl = "chunked" if self.impl == "chunked" else "naive"
+        y, h = ssd(xs, dt, A, B, C, initial_state=state.h, chunk_size=self.chunk_size, impl=impl)
         y = (y + self.D[:, None] * xs).reshape(b, T, self.d_inner)
         y = self.out_proj(self.norm(y * F.silu(z)))
         tail = conv_in[:, conv_in.size(1) - state.conv.size(1) :]

@@ -10,8 +10,9 @@ and queries k = norm(W_K x), v = W_V x, q = norm(W_Q x) (norm = L2 normalisation
 
 with ∇ℓ averaged over the tokens of chunk c (mini-batch gradient descent with one step per chunk
 of ``chunk_size`` tokens, as in the paper's parallel training form) and computed per batch
-element with ``torch.func`` (``vmap`` over the batch of ``grad`` of a ``functional_call``). The
-layer reads the memory with y_t = W_o M_W(q_t):
+element with ``torch.func`` (``vmap`` over the batch of ``grad``). The recurrence is the op
+``memnb.ops.titans_memory`` (per-token reference and this chunked form); this layer adds the
+projections and W_0. The layer reads the memory with y_t = W_o M_W(q_t):
 
 - ``read="before"``: token t in chunk c reads W_{c−1}, the weights before its chunk's update.
   Causal for any chunk size.
@@ -42,7 +43,8 @@ from typing import Literal
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.func import functional_call, grad, vmap
+
+from memnb.ops.titans_memory import TitansMemoryState, mlp, recall, titans_memory
 
 Params = dict[str, torch.Tensor]
 
@@ -56,7 +58,7 @@ class MemoryMLP(nn.Module):
         self.w2 = nn.Parameter(torch.randn(hidden, dim) / hidden**0.5)
 
     def forward(self, k: torch.Tensor) -> torch.Tensor:
-        return F.gelu(k @ self.w1) @ self.w2
+        return mlp(self.w1, self.w2, k)
 
 
 @dataclass(frozen=True)
@@ -115,17 +117,7 @@ class TitansMemory(nn.Module):
 
     def recall(self, params: Params, q: torch.Tensor) -> torch.Tensor:
         """M_W(q) with per-sample weights: ``q [B, T, d] -> [B, T, d]``."""
-        return vmap(functional_call, in_dims=(None, 0, 0))(self.memory, params, (q,))
-
-    def _loss(self, params: Params, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        return (functional_call(self.memory, params, (k,)) - v).pow(2).sum(-1).mean()
-
-    def step(self, state: TitansState, k: torch.Tensor, v: torch.Tensor) -> tuple[Params, Params]:
-        """One update of every sample's weights on its chunk ``k, v [B, n, d]``."""
-        grads = vmap(grad(self._loss))(state.params, k, v)
-        momentum = {n: self.momentum * state.momentum[n] - self.lr * g for n, g in grads.items()}
-        params = {n: (1 - self.weight_decay) * w + momentum[n] for n, w in state.params.items()}
-        return params, momentum
+        return recall(params["w1"], params["w2"], q)
 
     def memory_loss(self, x: torch.Tensor, state: TitansState | None = None) -> torch.Tensor:
         """Mean ℓ = ||M_W(k) − v||² over the tokens of ``x``, per sample ``[B]``, with the
@@ -139,19 +131,12 @@ class TitansMemory(nn.Module):
         q = F.normalize(self.q_proj(x), dim=-1)
         k = F.normalize(self.k_proj(x), dim=-1)
         v = self.v_proj(x)
-        outputs, i, T = [], 0, x.size(1)
-        while i < T:  # one piece per (part of a) chunk
-            n = min(self.chunk_size - state.k.size(1), T - i)
-            k_c = torch.cat((state.k, k[:, i : i + n]), dim=1)
-            v_c = torch.cat((state.v, v[:, i : i + n]), dim=1)
-            if self.read == "before":
-                outputs.append(self.recall(state.params, q[:, i : i + n]))
-            if k_c.size(1) == self.chunk_size:
-                params, momentum = self.step(state, k_c, v_c)
-                state = TitansState(params, momentum, k_c[:, :0], v_c[:, :0])
-            else:
-                state = TitansState(state.params, state.momentum, k_c, v_c)
-            if self.read == "after":
-                outputs.append(self.recall(state.params, q[:, i : i + n]))
-            i += n
-        return self.out_proj(torch.cat(outputs, dim=1)), state
+        memory = TitansMemoryState(
+            state.params["w1"], state.params["w2"], state.momentum["w1"], state.momentum["w2"], state.k, state.v
+        )
+        y, memory = titans_memory(
+            q, k, v, initial_state=memory, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay,
+            chunk_size=self.chunk_size, read=self.read, impl="chunked",
+        )  # fmt: skip
+        params, momentum = {"w1": memory.w1, "w2": memory.w2}, {"w1": memory.m1, "w2": memory.m2}
+        return self.out_proj(y), TitansState(params, momentum, memory.k, memory.v)

@@ -4,6 +4,9 @@ reference beside its fast forms and a dispatcher that picks an impl:
 
 - ``memnb.ops.gated_delta_rule.gated_delta_rule`` (naive, chunked, fla)
 - ``memnb.ops.drex_memory.drex_memory`` (naive, vectorised, triton)
+- ``memnb.ops.ssd.ssd``: Mamba-2's selective scan (naive, chunked)
+- ``memnb.ops.compressive_memory.compressive_memory``: Infini-attention's memory (naive, chunked)
+- ``memnb.ops.titans_memory.titans_memory``: Titans' test-time-gradient MLP memory (naive, chunked)
 
 The subpackages are not re-exported here under their own names, which would shadow them.
 """
