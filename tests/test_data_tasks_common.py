@@ -63,8 +63,8 @@ def test_bad_arguments_name_the_valid_range(name):
 def test_speed():
     slow = {}
     for name in sorted(TASKS):
-        start = time.perf_counter()
+        start = time.process_time()  # CPU seconds: other jobs on the machine do not count
         TASKS[name](1000, seed=0, **SPEED.get(name, {}))
-        slow[name] = time.perf_counter() - start
+        slow[name] = time.process_time() - start
     assert max(slow.values()) < 2.0, slow
     assert np.median(list(slow.values())) < 0.5, slow
