@@ -1,4 +1,4 @@
-"""The baseline decoder and the training loop."""
+"""The baseline decoder and the training loop: schedules, optimiser groups, hooks, callback, resume."""
 
 import math
 
@@ -7,7 +7,7 @@ import torch
 
 from memnb.models.decoder import DecoderConfig, attention_decoder, lm_loss
 from memnb.seeding import seed_everything
-from memnb.train import TrainConfig, lr_at, train
+from memnb.train import TrainConfig, lm_objective, lr_at, optimizer, train
 
 V = 16
 
@@ -97,13 +97,121 @@ def test_tbptt_counts_segments_as_steps_and_evaluates_at_the_end():
     assert "val" in hist[3] and "val" in hist[5] and len(calls) == 2
 
 
+ADAM_CONSTANT = {"optimizer": "adam", "schedule": "constant", "warmup": 0, "betas": (0.9, 0.999)}
+
+
+def test_constant_and_linear_schedules():
+    cfg = TrainConfig(steps=50, lr=1e-3, **ADAM_CONSTANT)
+    assert {lr_at(s, cfg) for s in range(50)} == {1e-3}
+    lin = TrainConfig(steps=50, lr=1e-3, schedule="linear", warmup=20, min_lr_ratio=0.1)
+    for s in range(50):  # the AMS reader's hand-written formula, bit for bit
+        assert lr_at(s, lin) == 1e-3 * min(1.0, (s + 1) / 20) * (0.1 + 0.9 * (1 - s / 50))
+
+
+def test_optimizer_groups_follow_the_config():
+    m = tiny()
+    default = optimizer(m, TrainConfig(steps=1))
+    assert isinstance(default, torch.optim.AdamW) and [g["weight_decay"] for g in default.param_groups] == [0.1, 0.0]
+    assert all(p.dim() >= 2 for p in default.param_groups[0]["params"])
+    assert all(p.dim() < 2 for p in default.param_groups[1]["params"])
+    one = optimizer(m, TrainConfig(steps=1, weight_decay=0.01, decay_all=True))
+    assert len(one.param_groups) == 1 and one.param_groups[0]["params"] == list(m.parameters())
+    adam = optimizer(m, TrainConfig(steps=1, weight_decay=0.0, **ADAM_CONSTANT))
+    assert type(adam) is torch.optim.Adam and adam.defaults["betas"] == (0.9, 0.999)
+
+
+def test_adam_constant_config_equals_the_hand_written_loop():
+    """Drex's seed protocol as a config: the same parameters as a plain Adam loop, bit for bit."""
+    ref, m = tiny(0), tiny(0)
+    opt = torch.optim.Adam(ref.parameters(), lr=1e-3)
+    for step in range(5):
+        x, y = repeat_batch(step)
+        loss = lm_loss(ref(x)[0], y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    cfg = TrainConfig(steps=5, lr=1e-3, weight_decay=0.0, grad_clip=None, **ADAM_CONSTANT)
+    hist = train(m, repeat_batch, cfg)
+    assert [h["lr"] for h in hist] == [1e-3] * 5
+    for p, q in zip(ref.parameters(), m.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_loss_hook_info_and_per_step_callback():
+    """A classifier on arbitrary batches: the hook's info joins the rows, on_step sees each row."""
+    torch.manual_seed(0)
+    head = torch.nn.Linear(4, 3)
+    x, y = torch.randn(32, 4), torch.randint(0, 3, (32,))
+    seen = []
+
+    def loss_fn(model, batch, state):
+        logits = model(batch["x"])
+        acc = (logits.argmax(-1) == batch["y"]).float().mean()
+        return torch.nn.functional.cross_entropy(logits, batch["y"]), state, {"acc": acc}
+
+    hist = train(
+        head,
+        lambda step: {"x": x, "y": y},
+        TrainConfig(steps=20, lr=0.05, **ADAM_CONSTANT),
+        loss_fn=loss_fn,
+        on_step=lambda row, model: seen.append((row["step"], model is head)),
+    )
+    assert seen == [(s, True) for s in range(1, 21)]
+    assert all(set(h) == {"step", "lr", "train_loss", "acc"} and isinstance(h["acc"], float) for h in hist)
+    assert hist[-1]["train_loss"] < hist[0]["train_loss"]
+
+
+def test_a_none_loss_only_advances_the_state():
+    """Segments with no scored target take no step: 2 of each batch's 3 segments are steps."""
+    m = tiny()
+    pieces = []  # repeat_batch: [8, 15], targets from column 7 on; segments of 5
+
+    def counting(model, piece, state):
+        pieces.append(int((piece[1] != -100).sum()))
+        return lm_objective()(model, piece, state)
+
+    hist = train(m, repeat_batch, TrainConfig(steps=4, lr=1e-3, warmup=1, segment_len=5), loss_fn=counting)
+    assert len(hist) == 4 and pieces == [0, 24, 40, 0, 24, 40]
+
+
+def test_resume_with_a_loss_hook_is_exact(tmp_path):
+    cfg = TrainConfig(steps=6, lr=1e-3, checkpoint_every=3, weight_decay=0.0, grad_clip=None, **ADAM_CONSTANT)
+    hook = lm_objective(lambda logits, y: lm_loss(logits, y) * 2)
+    ref = tiny(0)
+    ref_hist = train(ref, repeat_batch, cfg, loss_fn=hook)
+
+    def crashing(step):
+        if step == 4:
+            raise KeyboardInterrupt
+        return repeat_batch(step)
+
+    ckpt = tmp_path / "run.pt"
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny(0), crashing, cfg, loss_fn=hook, checkpoint=ckpt)
+    resumed = tiny(7)
+    hist = train(resumed, repeat_batch, cfg, loss_fn=hook, checkpoint=ckpt)
+    assert hist == ref_hist
+    for p, q in zip(ref.parameters(), resumed.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
 @pytest.mark.parametrize(
     ("kw", "msg"),
-    [({"steps": 0}, "steps"), ({"steps": 5, "lr": 2.0}, "lr"), ({"steps": 5, "segment_len": 0}, "segment_len")],
+    [
+        ({"steps": 0}, "steps"),
+        ({"steps": 5, "lr": 2.0}, "lr"),
+        ({"steps": 5, "segment_len": 0}, "segment_len"),
+        ({"steps": 5, "optimizer": "sgd"}, "optimizer"),
+        ({"steps": 5, "schedule": "step"}, "schedule"),
+        ({"steps": 5, "grad_clip": 0.0}, "grad_clip"),
+    ],
 )
 def test_config_validation(kw, msg):
     with pytest.raises(ValueError, match=msg):
         TrainConfig(**kw)
+
+
+def test_decoder_config_validation():
     with pytest.raises(ValueError, match="divisible"):
         DecoderConfig(vocab_size=10, d_model=30, n_heads=4)
 

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from memnb.ams import sessions
 from memnb.cache import cached_dir
 from memnb.seeding import seed_everything
-from memnb.train import progress_enabled
+from memnb.train import TrainConfig, train
 from memnb.train.backbone import load_backbone
 
 
@@ -70,43 +70,56 @@ def reader_example(seed: int, max_facts: int, p_pseudo: float = 0.7) -> tuple[st
     return sessions.prompt_for(facts, q, style=style), f" {s.answers[k]}.\n"
 
 
-def _build(cfg: ReaderConfig, profile: str, folder: Path) -> None:
-    from tqdm.auto import tqdm
+def reader_batch(tok, seed: int, step: int, cfg: ReaderConfig, n_positions: int):
+    """``(inputs, targets, answer targets)`` ``[batch_size, width]`` of training step ``step``:
+    every token is a target, the answer's tokens once more (``-100`` elsewhere); prompts longer
+    than ``n_positions`` lose their left end."""
+    pairs = [reader_example(10_000 * seed + step * cfg.batch_size + b, cfg.max_facts) for b in range(cfg.batch_size)]
+    ids = [(tok.encode(p), tok.encode(a) + [tok.eos_id]) for p, a in pairs]
+    ids = [(p[-(n_positions - len(a)) :], a) for p, a in ids]  # cut long prompts from the left
+    width = max(len(p) + len(a) for p, a in ids)
+    x = torch.full((len(ids), width), tok.pad_id)
+    y = torch.full((len(ids), width), -100)
+    ans = torch.full((len(ids), width), -100)
+    for i, (p, a) in enumerate(ids):
+        row = torch.tensor(p + a)
+        x[i, : len(row)] = row
+        y[i, : len(row)] = row
+        ans[i, len(p) : len(row)] = row[len(p) :]
+    return x, y, ans
 
+
+def reader_loss(model, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor], state):
+    """Next-token cross-entropy on every token plus on the answer tokens (a Hugging Face LM)."""
+    x, y, ans = batch
+    logits = model(input_ids=x, attention_mask=(y != -100).long()).logits[:, :-1].flatten(0, 1)
+    loss = F.cross_entropy(logits, y[:, 1:].flatten(), ignore_index=-100) + F.cross_entropy(
+        logits, ans[:, 1:].flatten(), ignore_index=-100
+    )
+    return loss, state, {}
+
+
+def train_config(cfg: ReaderConfig) -> TrainConfig:
+    """The fine-tune's optimiser: AdamW with torch's betas, every parameter decayed (0.01), clip 1,
+    a 20-step warmup ramp times a linear decay to a tenth of ``lr`` (``schedule="linear"``)."""
+    adamw = {"betas": (0.9, 0.999), "weight_decay": 0.01, "decay_all": True}
+    return TrainConfig(steps=cfg.steps, lr=cfg.lr, schedule="linear", warmup=20, min_lr_ratio=0.1, **adamw)
+
+
+def _build(cfg: ReaderConfig, profile: str, folder: Path) -> None:
     model, tok, _ = load_backbone(profile)
     model.requires_grad_(True).train()
     seed_everything(cfg.seed, threads=1)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
-    losses = []
-    for step in tqdm(range(cfg.steps), desc="reader", disable=not progress_enabled()):
-        pairs = [
-            reader_example(10_000 * cfg.seed + step * cfg.batch_size + b, cfg.max_facts) for b in range(cfg.batch_size)
-        ]
-        npos = int(model.config.n_positions)
-        ids = [(tok.encode(p), tok.encode(a) + [tok.eos_id]) for p, a in pairs]
-        ids = [(p[-(npos - len(a)) :], a) for p, a in ids]  # cut long prompts from the left
-        width = max(len(p) + len(a) for p, a in ids)
-        x = torch.full((len(ids), width), tok.pad_id)
-        y = torch.full((len(ids), width), -100)
-        ans = torch.full((len(ids), width), -100)
-        for i, (p, a) in enumerate(ids):
-            row = torch.tensor(p + a)
-            x[i, : len(row)] = row
-            y[i, : len(row)] = row
-            ans[i, len(p) : len(row)] = row[len(p) :]
-        lr = cfg.lr * min(1.0, (step + 1) / 20) * (0.1 + 0.9 * (1 - step / cfg.steps))
-        for g in opt.param_groups:
-            g["lr"] = lr
-        logits = model(input_ids=x, attention_mask=(y != -100).long()).logits[:, :-1].flatten(0, 1)
-        loss = F.cross_entropy(logits, y[:, 1:].flatten(), ignore_index=-100) + F.cross_entropy(
-            logits, ans[:, 1:].flatten(), ignore_index=-100
-        )
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        losses.append(round(float(loss.detach()), 4))
+    npos = int(model.config.n_positions)
+    history = train(
+        model,
+        lambda step: reader_batch(tok, cfg.seed, step, cfg, npos),
+        train_config(cfg),
+        loss_fn=reader_loss,
+        desc="reader",
+    )
     model.eval().save_pretrained(folder)
+    losses = [round(row["train_loss"], 4) for row in history]
     (folder / "history.json").write_text(json.dumps({"loss": losses}))
 
 

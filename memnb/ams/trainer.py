@@ -29,6 +29,7 @@ L2-normalised entries, ``mean over bundle pairs (|Pearson| − 0.3)²``. ``write
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -36,6 +37,7 @@ import torch.nn.functional as F
 
 from memnb.ams import sessions
 from memnb.ams.model import AMS
+from memnb.train import TrainConfig, loop
 
 SEED_CORPUS = (
     "He practiced piano for hours perfecting a difficult Chopin nocturne.",
@@ -77,6 +79,12 @@ class TrainSpec:
             raise ValueError(f"jaccard must be 'raw' or 'content', got {self.jaccard!r}")
         if self.steps < 1:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
+
+    def train_config(self) -> TrainConfig:
+        """The seed's optimiser: AdamW with torch's defaults (betas 0.9/0.999, every parameter
+        decayed), a constant lr, the gradient norm clipped at ``clip``."""
+        adamw = {"betas": (0.9, 0.999), "weight_decay": self.weight_decay, "decay_all": True}
+        return TrainConfig(steps=self.steps, lr=self.lr, schedule="constant", warmup=0, grad_clip=self.clip, **adamw)
 
 
 def pearson(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -166,30 +174,27 @@ def batch_for(spec: TrainSpec, step: int, seed: int, tok) -> tuple[list[str], li
     return s.facts, ex
 
 
-def train(model: AMS, spec: TrainSpec, *, seed: int, progress: bool = False) -> list[dict]:
-    """Train ``model`` in place; returns the per-step loss log."""
-    from tqdm.auto import tqdm
+def step_loss(model: AMS, batch, state, *, spec: TrainSpec):
+    """Trainer4's loss on one batch ``(memory texts, examples)``: ``0.5·obj + 0.5·baa + 0.2·cbi + 0.1·write``."""
+    texts, examples = batch
+    store = model.encode(texts, summary="self")
+    obj = torch.stack([target_nll(model, store, p, pi, ti) for p, pi, ti in examples]).mean()
+    baa, cbi, wp = baa_loss(model, store, model.tok, spec), cbi_loss(store), write_loss(store)
+    total = 0.5 * obj + 0.5 * baa + 0.2 * cbi + 0.1 * wp
+    return total, state, {"obj": obj.detach(), "baa": baa.detach(), "cbi": cbi.detach(), "write": wp.detach()}
 
-    tok = model.tok
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay)
-    log = []
-    model.train()
-    for step in tqdm(range(spec.steps), desc=f"ams {spec.objective}", disable=not progress):
-        texts, examples = batch_for(spec, step, seed, tok)
-        store = model.encode(texts, summary="self")
-        obj = torch.stack([target_nll(model, store, p, pi, ti) for p, pi, ti in examples]).mean()
-        baa, cbi, wp = baa_loss(model, store, tok, spec), cbi_loss(store), write_loss(store)
-        total = 0.5 * obj + 0.5 * baa + 0.2 * cbi + 0.1 * wp
-        opt.zero_grad()
-        total.backward()
-        torch.nn.utils.clip_grad_norm_(params, spec.clip)
-        opt.step()
-        log.append(
-            {
-                k: round(float(v.detach()), 5)
-                for k, v in (("total", total), ("obj", obj), ("baa", baa), ("cbi", cbi), ("write", wp))
-            }
-        )
+
+def train(model: AMS, spec: TrainSpec, *, seed: int, progress: bool = False) -> list[dict]:
+    """Train ``model`` in place (``memnb.train.train`` with ``spec.train_config()``); returns the
+    per-step loss log (``total`` and its parts, rounded to 5 decimals)."""
+    history = loop.train(
+        model,
+        lambda step: batch_for(spec, step, seed, model.tok),
+        spec.train_config(),
+        loss_fn=functools.partial(step_loss, spec=spec),
+        desc=f"ams {spec.objective}",
+        progress=progress,
+    )
     model.eval()
-    return log
+    parts = ("obj", "baa", "cbi", "write")
+    return [{"total": round(row["train_loss"], 5), **{k: round(row[k], 5) for k in parts}} for row in history]

@@ -1,17 +1,19 @@
 """Training and evaluation loops for the Drex recall probe (chapters 10–11).
 
-``train_probe``: the seed's protocol (exp_47_1 / exp_48_1) — Adam, batch 32, fresh task
-batches every step, cross-entropy on the target value at the read position; then accuracy on
-``n_eval`` fresh sequences against the target and against a decoy (another in-context value),
-and the write rate (Σ fire / (B (L−1))) at initialisation and after training on the same
-evaluation sequences, plus the seed's own figure: the write rate averaged over all training
-batches (``wr_train``; exp_47_1 reports that one). ``build_probe`` makes the model of
-``cfg.arch``: ``RecallProbe`` or the seed's ``SeedRecallModel``.
+``train_probe``: the seed's protocol (exp_47_1 / exp_48_1) — Adam at a constant lr
+(``seed_protocol``, run by ``memnb.train.train``), batch 32, fresh task batches every step,
+cross-entropy on the target value at the read position; then accuracy on ``n_eval`` fresh
+sequences against the target and against a decoy (another in-context value), and the write
+rate (Σ fire / (B (L−1))) at initialisation and after training on the same evaluation
+sequences, plus the seed's own figure: the write rate averaged over all training batches
+(``wr_train``; exp_47_1 reports that one). ``build_probe`` makes the model of ``cfg.arch``:
+``RecallProbe`` or the seed's ``SeedRecallModel``.
 
 ``linear_probe``: the memory alone. The probe model is frozen at its random initialisation,
 its memory read r (the input of the head) is computed for ``n_train`` + ``n_eval`` sequences,
-and only a linear softmax head on standardised r is fitted (full batch, Adam). Its accuracy
-says how much of the target is linearly readable from what the memory returns.
+and only a linear softmax head on standardised r is fitted (full batch, ``seed_protocol`` at
+lr 0.03). Its accuracy says how much of the target is linearly readable from what the memory
+returns.
 
 ``memory_norms``: ‖M_s‖_F and ‖M_e‖_F after each write position, averaged over a batch.
 
@@ -26,14 +28,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from memnb.drex.probe import ProbeConfig, RecallProbe
 from memnb.drex.seed_model import SeedRecallModel
 from memnb.drex.task import make_recall
 from memnb.ops.drex_memory import drex_memory, recency_weight
 from memnb.seeding import seed_everything
-from memnb.train import progress_enabled
+from memnb.train import TrainConfig, train
 
 TRAIN, EVAL, PROBE = 0, 1, 2  # data-stream purposes
 THREADS = 1  # the probe's ops are tiny: one thread is fastest (and deterministic)
@@ -89,6 +90,24 @@ def evaluate(
     )
 
 
+def seed_protocol(steps: int, lr: float) -> TrainConfig:
+    """The seed's optimiser (exp_47_1 / exp_48_1): Adam with torch's defaults, a constant lr, no
+    clipping, no weight decay."""
+    adam = {"optimizer": "adam", "betas": (0.9, 0.999), "weight_decay": 0.0}
+    return TrainConfig(steps=steps, lr=lr, schedule="constant", warmup=0, grad_clip=None, **adam)
+
+
+def _recall_loss(model: RecallProbe | SeedRecallModel, b, state):
+    """Cross-entropy on the target at the read position; ``info`` carries the batch's write rate."""
+    logits, fire = model(b.tokens)
+    return F.cross_entropy(logits, b.target), state, {"wr": fire.float().mean()}
+
+
+def _head_loss(head: torch.nn.Linear, batch: tuple[torch.Tensor, torch.Tensor], state):
+    z, target = batch
+    return F.cross_entropy(head(z), target), state, {}
+
+
 def train_probe(
     cfg: ProbeConfig, *, length: int, steps: int, seed: int, batch: int = 32, lr: float = 3e-4, n_eval: int = 1920
 ) -> ProbeResult:
@@ -98,20 +117,16 @@ def train_probe(
     seed_everything(seed, threads=THREADS)
     model = build_probe(cfg)
     wr_init = evaluate(model, length, n_eval=n_eval, seed=seed).wr
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=lr)
     rng = _rng(seed, TRAIN, length)
-    fired = 0.0
-    for _ in tqdm(range(steps), disable=not progress_enabled(), desc=f"{cfg.memory} L={length}", leave=False):
-        b = make_recall(batch, length, rng=rng, layout=cfg.layout)
-        logits, fire = model(b.tokens)
-        fired += fire.float().mean().item()
-        loss = F.cross_entropy(logits, b.target)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+
+    def fresh_batch(step: int):  # drawn in step order: a fresh task batch every step
+        return make_recall(batch, length, rng=rng, layout=cfg.layout)
+
+    desc = f"{cfg.memory} L={length}"
+    history = train(model, fresh_batch, seed_protocol(steps, lr), loss_fn=_recall_loss, desc=desc) if steps else []
     res = evaluate(model, length, n_eval=n_eval, seed=seed)
-    return ProbeResult(res.acc, res.acc_decoy, res.loss, wr_init, res.wr, fired / steps if steps else float("nan"))
+    wr_train = sum(row["wr"] for row in history) / steps if steps else float("nan")
+    return ProbeResult(res.acc, res.acc_decoy, res.loss, wr_init, res.wr, wr_train)
 
 
 def linear_probe(
@@ -129,12 +144,9 @@ def linear_probe(
     mu, sd = r[:n_train].mean(0), r[:n_train].std(0).clamp_min(1e-8)
     z = (r - mu) / sd
     head = torch.nn.Linear(z.shape[-1], cfg.vocab)
-    opt = torch.optim.Adam(head.parameters(), lr=0.03)
-    for _ in range(head_steps):
-        loss = F.cross_entropy(head(z[:n_train]), data.target[:n_train])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    if head_steps:  # full batch: the whole training set at every step
+        full = (z[:n_train], data.target[:n_train])
+        train(head, lambda step: full, seed_protocol(head_steps, lr=0.03), loss_fn=_head_loss, progress=False)
     with torch.no_grad():
         lo = head(z[n_train:])
     pred = lo.argmax(-1)

@@ -29,7 +29,7 @@ from memnb.data.tasks import TASKS
 from memnb.data.tasks.base import IGNORE
 from memnb.models.decoder import lm_loss
 from memnb.relsm.vocab import PAD_ID, JointVocab
-from memnb.train import TrainConfig, train
+from memnb.train import TrainConfig, lm_objective, train
 
 NEEDLE = "niah"
 
@@ -126,11 +126,11 @@ def train_arm(
     next-token cross-entropy + the model's ponder cost). Returns the history and wall seconds."""
     cfg = TrainConfig(steps=curriculum.steps, lr=lr, warmup=warmup)
 
-    def loss_fn(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def criterion(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return lm_loss(logits, targets) + model.ponder_loss()
 
     start = time.perf_counter()
-    history = train(model, curriculum.batch, cfg, loss_fn=loss_fn, desc=desc)
+    history = train(model, curriculum.batch, cfg, loss_fn=lm_objective(criterion), desc=desc)
     seconds = time.perf_counter() - start
     for row in history:
         row["phase"] = "algorithmic" if curriculum.is_algorithmic(row["step"] - 1) else "language"

@@ -1,23 +1,32 @@
-"""The training loop every chapter uses: AdamW, warmup + cosine schedule, gradient clipping,
-truncated BPTT over segments, periodic evaluation, tqdm, atomic checkpoint save/resume.
+"""The one training loop of the book: every model — the LMs, the seed systems' objectives, a
+linear probe — is fitted by ``train``.
 
-Truncated BPTT (Williams & Peng 1990; Transformer-XL's segment recurrence): a batch of
-sequences of length ``n_segments * segment_len`` is cut into segments; the model's state is
-carried from one segment to the next and detached at each boundary, and every segment is one
-optimiser step (a segment with no scored target only advances the state). Batches come
-from ``get_batch(step)``, a pure function of the step, so a run resumed from a checkpoint
-sees exactly the batches it would have seen.
+Per optimiser step: ``batch = get_batch(step)``, ``loss, state, info = loss_fn(model, batch,
+state)``, backward, clip, ``opt.step()``. What differs between systems is a value, not a loop:
 
-The model interface is ``model(idx, state) -> (logits, new_state)`` (``memnb.models.Decoder``).
+- the **objective**: ``loss_fn(model, batch, state) -> (loss, state, info)``; the default,
+  ``lm_objective()``, is next-token cross-entropy of ``model(idx, state) -> (logits, state)``
+  (``memnb.models.Decoder``); ``info``'s scalars join the history row; a ``None`` loss means
+  "nothing to learn from here", and the step only advances ``state``;
+- the **batch source**: ``get_batch(step)``, best a pure function of the step (``random_windows``),
+  so that a run resumed from a checkpoint sees exactly the batches it would have seen;
+- the **optimiser and schedule**: ``TrainConfig`` (``memnb.train.config``, ``memnb.train.optim``);
+- a **per-step callback** ``on_step(row, model)`` after each step's logging and evaluation.
+
+Truncated BPTT (Williams & Peng 1990; Transformer-XL's segment recurrence): with
+``cfg.segment_len`` set, an ``(inputs, targets)`` batch of length ``n · segment_len`` is cut into
+segments; the state is carried from one segment to the next and detached at each boundary, and
+every segment is one optimiser step. Evaluation every ``eval_every`` steps, tqdm, atomic
+checkpoint save/resume.
 """
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,32 +35,11 @@ from tqdm import tqdm
 
 from memnb.layers.state import detach_state
 from memnb.models.decoder import lm_loss
+from memnb.train.config import TrainConfig
+from memnb.train.optim import lr_at, optimizer
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # (inputs [B, T], targets [B, T], -100 = ignore)
-
-
-@dataclass
-class TrainConfig:
-    steps: int
-    lr: float = 3e-3
-    warmup: int = 20
-    min_lr_ratio: float = 0.1
-    weight_decay: float = 0.1
-    betas: tuple[float, float] = (0.9, 0.95)
-    grad_clip: float = 1.0
-    segment_len: int | None = None  # None: the whole sequence is one segment
-    eval_every: int = 0  # 0: evaluate only at the end
-    checkpoint_every: int = 0  # 0: no intermediate checkpoints
-
-    def __post_init__(self) -> None:
-        if self.steps < 1:
-            raise ValueError(f"steps must be >= 1, got {self.steps}")
-        if not 0 < self.lr < 1:
-            raise ValueError(f"lr must be in (0, 1), got {self.lr}")
-        if self.warmup < 0 or self.grad_clip <= 0:
-            raise ValueError("warmup must be >= 0 and grad_clip > 0")
-        if self.segment_len is not None and self.segment_len < 1:
-            raise ValueError(f"segment_len must be >= 1 or None, got {self.segment_len}")
+LossFn = Callable[[nn.Module, Any, Any], tuple[torch.Tensor | None, Any, dict]]
 
 
 def random_windows(tokens: torch.Tensor, seq_len: int, batch_size: int, seed: int):
@@ -68,55 +56,48 @@ def random_windows(tokens: torch.Tensor, seq_len: int, batch_size: int, seed: in
     return get_batch
 
 
+def lm_objective(criterion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = lm_loss) -> LossFn:
+    """The language-model objective: ``criterion(logits, targets)`` of ``model(inputs, state)``.
+    A segment with no scored target (all -100) only advances the state (no gradient, no step)."""
+
+    def loss_fn(model: nn.Module, batch: Batch, state):
+        x, y = batch
+        if not (y != -100).any():
+            with torch.no_grad():
+                return None, model(x, state)[1], {}
+        logits, state = model(x, state)
+        return criterion(logits, y), state, {}
+
+    return loss_fn
+
+
 def progress_enabled() -> bool:
     """Progress bars are on unless ``MEMNB_PROGRESS=0`` (the chapter runner sets it, so that
     executed chapters keep no bar output; papermill shows per-cell progress instead)."""
     return os.environ.get("MEMNB_PROGRESS", "1") != "0"
 
 
-def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warmup to ``lr``, then cosine decay to ``min_lr_ratio * lr`` at ``steps``."""
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-    floor = cfg.min_lr_ratio * cfg.lr
-    return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * min(progress, 1.0)))
-
-
-def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas)
-
-
-def _save(path: Path, model, opt, step: int, history: list[dict], cfg: TrainConfig) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(
-        {"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "history": history, "cfg": asdict(cfg)},
-        tmp,
-    )
-    os.replace(tmp, path)
-
-
 def train(
     model: nn.Module,
-    get_batch: Callable[[int], Batch],
+    get_batch: Callable[[int], Any],
     cfg: TrainConfig,
     *,
+    loss_fn: LossFn | None = None,
     evaluate: Callable[[nn.Module], dict] | None = None,
+    on_step: Callable[[dict, nn.Module], None] | None = None,
     checkpoint: str | Path | None = None,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = lm_loss,
     desc: str = "train",
+    progress: bool | None = None,
 ) -> list[dict]:
-    """Train ``model`` for ``cfg.steps`` optimiser steps; return the history (one dict per log).
+    """Train ``model`` for ``cfg.steps`` optimiser steps; return the history (one dict per step).
 
-    History rows: ``{"step", "lr", "train_loss"}`` every step-group, plus ``evaluate``'s
-    metrics at every ``eval_every`` steps and at the end. With ``checkpoint`` set, training
-    resumes from it if present (same config required) and saves atomically to it.
+    History rows: ``{"step", "lr", "train_loss"}`` plus ``loss_fn``'s ``info`` (as floats), and
+    ``evaluate``'s metrics at every ``eval_every`` steps and at the end. With ``checkpoint`` set,
+    training resumes from it if present (same config required) and saves atomically to it.
+    ``progress``: show a tqdm bar (default: ``progress_enabled()``).
     """
-    opt = _optimizer(model, cfg)
+    loss_fn = loss_fn or lm_objective()
+    opt = optimizer(model, cfg)
     step, history = 0, []
     ckpt = Path(checkpoint) if checkpoint else None
     if ckpt is not None and ckpt.exists():
@@ -127,38 +108,38 @@ def train(
         opt.load_state_dict(saved["opt"])
         step, history = saved["step"], saved["history"]
     device = next(model.parameters()).device
-    bar = tqdm(total=cfg.steps, initial=step, desc=desc, leave=False, disable=not progress_enabled())
+    show = progress_enabled() if progress is None else progress
+    bar = tqdm(total=cfg.steps, initial=step, desc=desc, leave=False, disable=not show)
     while step < cfg.steps:
         model.train()
-        x, y = (t.to(device) for t in get_batch(step))
-        seg = cfg.segment_len or x.size(1)
         state = None
-        for start in range(0, x.size(1), seg):
+        for piece in _segments(_to(get_batch(step), device), cfg.segment_len):
             if step >= cfg.steps:
                 break
-            y_seg = y[:, start : start + seg]
-            if not (y_seg != -100).any():  # nothing to score here: only advance the memory
-                with torch.no_grad():
-                    state = model(x[:, start : start + seg], state)[1]
-                continue
+            lr = lr_at(step, cfg)
             for group in opt.param_groups:
-                group["lr"] = lr_at(step, cfg)
-            logits, state = model(x[:, start : start + seg], state)
-            loss = loss_fn(logits, y_seg)
+                group["lr"] = lr
+            loss, state, info = loss_fn(model, piece, state)
+            if loss is None:  # nothing to learn from this piece: the state moved on, no step
+                continue
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"{desc}: loss is {loss.item()} at step {step}; lower the lr")
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            if cfg.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
             state = detach_state(state)
-            history.append({"step": step + 1, "lr": lr_at(step, cfg), "train_loss": loss.item()})
+            row = {"step": step + 1, "lr": lr, "train_loss": loss.item(), **{k: float(v) for k, v in info.items()}}
+            history.append(row)
             step += 1
             bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+            bar.set_postfix(loss=f"{row['train_loss']:.3f}")
             due = cfg.eval_every and step % cfg.eval_every == 0
             if evaluate is not None and (due or step == cfg.steps):
-                history[-1].update(_evaluate(model, evaluate))
+                row.update(_evaluate(model, evaluate))
+            if on_step is not None:
+                on_step(row, model)
             if ckpt is not None and cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
                 _save(ckpt, model, opt, step, history, cfg)
     bar.close()
@@ -167,9 +148,38 @@ def train(
     return history
 
 
+def _to(batch, device: torch.device):
+    """A tensor, or a tuple of them, on ``device``; anything else is the loss function's business."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, tuple):
+        return tuple(t.to(device) if isinstance(t, torch.Tensor) else t for t in batch)
+    return batch
+
+
+def _segments(batch, segment_len: int | None) -> Iterator:
+    """The batch itself, or with ``segment_len`` its ``(inputs, targets)`` cut into time segments."""
+    if segment_len is None:
+        yield batch
+        return
+    x, y = batch
+    for start in range(0, x.size(1), segment_len):
+        yield x[:, start : start + segment_len], y[:, start : start + segment_len]
+
+
 def _evaluate(model: nn.Module, evaluate: Callable[[nn.Module], dict]) -> dict:
     model.eval()
     with torch.no_grad():
         out = evaluate(model)
     model.train()
     return out
+
+
+def _save(path: Path, model, opt, step: int, history: list[dict], cfg: TrainConfig) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(
+        {"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "history": history, "cfg": asdict(cfg)},
+        tmp,
+    )
+    os.replace(tmp, path)
