@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from memnb.relsm.act import GravesHalting, ShippedHalting
-from memnb.relsm.audit import future_leak, halting_gradient, train_step_flops
+from memnb.relsm.audit import future_leak, halting_gradient, other_token, train_step_flops
 from memnb.relsm.thoughts import ThoughtStream
 from memnb.relsm.variants import CAUSAL, VARIANTS, LadderConfig, build
 
@@ -33,6 +33,12 @@ def test_future_token_changes_no_earlier_logit_unless_shipped(variant: str) -> N
         assert max(leaks) == 0.0
     else:
         assert min(leaks) > 1e-6  # the shipped thought stream reads every position
+
+
+def test_the_leak_edit_picks_another_non_special_token() -> None:
+    ids = torch.arange(2, 40)
+    edited = other_token(40, 2)(ids)
+    assert torch.all(edited != ids) and edited.min() >= 2 and edited.max() < 40
 
 
 def test_shipped_act_halting_head_gets_no_gradient_and_graves_does() -> None:

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 
 from memnb.ams import sessions
 from memnb.ams.model import AMS
+from memnb.eval import nll
 from memnb.train import TrainConfig, loop
 
 SEED_CORPUS = (
@@ -140,13 +141,14 @@ def write_loss(store) -> torch.Tensor:
 
 
 def target_nll(model: AMS, store, prompt: str, prompt_ids: list[int], target_ids: list[int]) -> torch.Tensor:
-    """Cross-entropy of ``target_ids`` after ``[prefix(q = pooled(prompt)); prompt_ids]``."""
+    """Mean cross-entropy of ``target_ids`` after ``[prefix(q = pooled(prompt)); prompt_ids]``
+    (``memnb.eval.nll.target_nll``)."""
     lm = model.backbone
     prefix, _ = model.cross(model.pooled(prompt), store.fiber)
     emb = lm.get_input_embeddings()(torch.tensor(prompt_ids + target_ids))
     logits = lm(inputs_embeds=torch.cat([prefix, emb], 0)[None]).logits[0]
     start = prefix.shape[0] + len(prompt_ids) - 1
-    return F.cross_entropy(logits[start : start + len(target_ids)], torch.tensor(target_ids))
+    return nll.target_nll(logits[start : start + len(target_ids)], torch.tensor(target_ids))
 
 
 def batch_for(spec: TrainSpec, step: int, seed: int, tok) -> tuple[list[str], list[tuple[str, list[int], list[int]]]]:

@@ -1,4 +1,13 @@
-"""Evaluation helpers: perplexity / bits per character, and task accuracy by a meta key.
+"""Evaluation helpers: the NLL of target tokens, perplexity / bits per character, and task
+accuracy by a meta key.
+
+``target_nll`` is the one teacher-forced loss: given a model's logits ``[..., V]`` on a context
+and the target ids ``[...]`` they predict, ``NLL_i = −log softmax(logits_i)[target_i]`` at every
+scored position (targets equal to ``ignore_index`` are not scored), reduced as the caller needs:
+``"sum"`` = Σ_i NLL_i, ``"mean"`` = Σ_i NLL_i / #scored (one mean over all tokens), ``"none"`` =
+NLL_i in the targets' shape (0 where not scored), ``"example"`` = per row (last dim) the mean over
+its scored positions (a mean of means when the caller then averages the rows). ``total_nll``
+sums it over windows scored in batches.
 
 Perplexity is ``exp(mean NLL)`` over every predicted token of a held-out stream, scored in
 non-overlapping windows of ``window`` tokens (each window starts with an empty memory state
@@ -14,6 +23,38 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from memnb.data.tasks.base import IGNORE
+
+
+def target_nll(
+    logits: torch.Tensor, targets: torch.Tensor, *, reduction: str = "mean", ignore_index: int = IGNORE
+) -> torch.Tensor:
+    """NLL (nats) of ``targets [...]`` under ``logits [..., V]``, reduced by ``reduction`` (module
+    docstring). ``"sum"``/``"mean"`` reduce inside ``F.cross_entropy`` on the flattened rows;
+    ``"none"``/``"example"`` compute per position with the class on dim 1 (``[B, V, T]``)."""
+    if reduction in ("sum", "mean"):
+        flat = logits.reshape(-1, logits.size(-1))
+        return F.cross_entropy(flat, targets.reshape(-1), reduction=reduction, ignore_index=ignore_index)
+    if reduction not in ("none", "example"):
+        raise ValueError(f"reduction must be one of sum, mean, none, example; got {reduction!r}")
+    per = F.cross_entropy(logits.movedim(-1, 1), targets, reduction="none", ignore_index=ignore_index)
+    return per if reduction == "none" else per.sum(-1) / (targets != ignore_index).sum(-1)
+
+
+@torch.no_grad()
+def total_nll(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 16, **forward_kw) -> float:
+    """Σ NLL (nats) of targets ``y [N, T]`` given inputs ``x [N, T]``, rows scored ``batch_size``
+    at a time, each from an empty state: ``model(x, None, **forward_kw)``, eval mode."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    for i in range(0, len(x), batch_size):
+        logits = model(x[i : i + batch_size].to(device), None, **forward_kw)[0]
+        total += target_nll(logits, y[i : i + batch_size].to(device), reduction="sum").item()
+    model.train(was_training)
+    return total
 
 
 @torch.no_grad()
@@ -38,31 +79,24 @@ def stream_nll(
         tokens = tokens[: max_tokens + 1]
     if tokens.numel() < 2 or window < 1:
         raise ValueError(f"need >= 2 tokens and window >= 1, got {tokens.numel()} tokens, window {window}")
-    device = next(model.parameters()).device
     x_all, y_all = tokens[:-1], tokens[1:]
     n = x_all.numel()
     n_full = n // window
-    was_training = model.training
-    model.eval()
-    total, state = 0.0, None
-
-    def nll(x: torch.Tensor, y: torch.Tensor, st=None):
-        logits, st = model(x.to(device), st)
-        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1).to(device), reduction="sum")
-        return loss.item(), st
-
     if carry_state:
+        device = next(model.parameters()).device
+        was_training = model.training
+        model.eval()
+        total, state = 0.0, None
         for start in range(0, n, window):
-            part, state = nll(x_all[None, start : start + window], y_all[None, start : start + window], state)
-            total += part
-    else:
-        x = x_all[: n_full * window].view(n_full, window)
-        y = y_all[: n_full * window].view(n_full, window)
-        for i in range(0, n_full, batch_size):
-            total += nll(x[i : i + batch_size], y[i : i + batch_size])[0]
-        if n_full * window < n:
-            total += nll(x_all[None, n_full * window :], y_all[None, n_full * window :])[0]
-    model.train(was_training)
+            logits, state = model(x_all[None, start : start + window].to(device), state)
+            total += target_nll(logits, y_all[None, start : start + window].to(device), reduction="sum").item()
+        model.train(was_training)
+        return total, n
+    x = x_all[: n_full * window].view(n_full, window)
+    y = y_all[: n_full * window].view(n_full, window)
+    total = total_nll(model, x, y, batch_size=batch_size)
+    if n_full * window < n:
+        total += total_nll(model, x_all[None, n_full * window :], y_all[None, n_full * window :])
     return total, n
 
 

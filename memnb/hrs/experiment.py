@@ -35,9 +35,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from memnb.eval.mauve import mauve_features, text_features
+from memnb.eval.nll import total_nll
 from memnb.hrs.model import EngramConfig, EngramLM
 from memnb.hrs.probes import causality_probe, cross_attention_stats
 from memnb.hrs.sampling import sample_batch
@@ -123,17 +123,11 @@ def eval_windows(ids: torch.Tensor, seq_len: int, n: int) -> tuple[torch.Tensor,
     return x, y
 
 
-@torch.no_grad()
 def heldout_loss(model: EngramLM, x: torch.Tensor, y: torch.Tensor, engram: str, batch_size: int = 16) -> float:
-    """Mean next-token NLL (nats/token) over the windows, engram in mode ``engram``."""
+    """Mean next-token NLL (nats/token) over the windows, engram in mode ``engram``: the total
+    (``memnb.eval.nll.total_nll``) over the number of targets. Leaves the model in eval mode."""
     model.eval()
-    total = 0.0
-    for i in range(0, len(x), batch_size):
-        logits = model(x[i : i + batch_size], engram=engram)[0]
-        total += float(
-            F.cross_entropy(logits.reshape(-1, logits.size(-1)), y[i : i + batch_size].reshape(-1), reduction="sum")
-        )
-    return total / y.numel()
+    return total_nll(model, x, y, batch_size=batch_size, engram=engram) / y.numel()
 
 
 def generation_prompts(ids: torch.Tensor, setup: Setup, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -26,25 +26,14 @@ from collections.abc import Sequence
 
 import torch
 
+from memnb.eval import probes
 from memnb.hrs.model import EngramConfig, EngramLM
 
 
-@torch.no_grad()
 def causality_probe(model: EngramLM, x: torch.Tensor, positions: Sequence[int], *, engram: str = "present") -> float:
-    """max over edit positions s of Δ(s) (see the module docstring), in eval mode."""
-    if x.dim() != 2 or not positions or not all(1 <= s < x.size(1) for s in positions):
-        raise ValueError(f"need x [B, T] and edit positions in [1, T), got {tuple(x.shape)} and {list(positions)}")
-    was_training = model.training
-    model.eval()
-    base = model(x, engram=engram)[0]
-    worst = 0.0
-    for s in positions:
-        edited = x.clone()
-        edited[:, s] = (edited[:, s] + 1) % model.cfg.vocab_size
-        moved = (model(edited, engram=engram)[0][:, :s] - base[:, :s]).abs().max()
-        worst = max(worst, float(moved))
-    model.train(was_training)
-    return worst
+    """max over edit positions s of Δ(s) (see the module docstring), in eval mode
+    (``memnb.eval.probes.future_leak``)."""
+    return probes.future_leak(model, x, positions, edit=probes.next_token(model.cfg.vocab_size), engram=engram)
 
 
 @torch.no_grad()

@@ -2,7 +2,8 @@
 
 - ``future_leak``: replace the token at t + 1 by another one and measure
   ``max |logits_{≤t}(edited) − logits_{≤t}(original)|``; a causal model gives exactly 0 (the
-  digest's §6.2 per-position probe). Every t is probed, so any position reading ahead shows.
+  digest's §6.2 per-position probe, ``memnb.eval.probes.future_leak``). Every t is probed, so
+  any position reading ahead shows.
 - ``overhead``: forward throughput (tokens/s, wall clock) and the bytes of state a model
   carries after reading a sequence (``memnb.layers.registry.state_bytes``).
 - ``equivalence_verdict``: the rule for a claim of *no* effect ("little or no gain"):
@@ -21,28 +22,18 @@ import torch
 import torch.nn as nn
 
 from memnb import stats
+from memnb.eval import probes
 from memnb.layers import registry as zoo
 
 
-@torch.no_grad()
 def future_leak(
     model: nn.Module, inputs: torch.Tensor, vocab_size: int, positions: Sequence[int] | None = None
 ) -> float:
     """max over probed t of ``max |Δ logits at positions ≤ t|`` when token t + 1 is changed to
-    ``(token + 1) mod vocab_size``; ``positions`` defaults to every t in ``[0, T − 2]``."""
-    if inputs.dim() != 2 or inputs.size(1) < 2:
-        raise ValueError(f"inputs must be [batch, time >= 2] token ids, got shape {tuple(inputs.shape)}")
-    was_training = model.training
-    model.eval()
-    base = model(inputs, None)[0]
-    worst = 0.0
-    for t in positions if positions is not None else range(inputs.size(1) - 1):
-        edited = inputs.clone()
-        edited[:, t + 1] = (edited[:, t + 1] + 1) % vocab_size
-        diff = (model(edited, None)[0][:, : t + 1] - base[:, : t + 1]).abs().max().item()
-        worst = max(worst, diff)
-    model.train(was_training)
-    return worst
+    ``(token + 1) mod vocab_size``; ``positions`` defaults to every t in ``[0, T − 2]``
+    (``memnb.eval.probes.future_leak``)."""
+    ts = range(inputs.size(1) - 1) if positions is None else positions
+    return probes.future_leak(model, inputs, ts, edit=probes.next_token(vocab_size), upto="<=")
 
 
 @torch.no_grad()

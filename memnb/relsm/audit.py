@@ -1,9 +1,10 @@
 """Direct audits of the seed's two code bugs, and the deterministic cost of a training step.
 
 - ``future_leak``: change the token at position t + 1 and return the largest change of the
-  logits at positions ≤ t. A causal model gives exactly 0 (masked keys get weight exp(−∞) = 0,
-  so nothing of the changed token reaches the earlier positions); ReLSM's shipped thought stream
-  does not (research/relsm_memarch.md §1.4, §6.1.1: 1.3e-2 at nano).
+  logits at positions ≤ t (``memnb.eval.probes.future_leak`` with ``other_token``). A causal
+  model gives exactly 0 (masked keys get weight exp(−∞) = 0, so nothing of the changed token
+  reaches the earlier positions); ReLSM's shipped thought stream does not
+  (research/relsm_memarch.md §1.4, §6.1.1: 1.3e-2 at nano).
 - ``halting_gradient``: one forward/backward of the training loss; the norm of the gradient that
   reaches the halting head (``None`` when no gradient arrives at all: ReLSM's ``act``).
 - ``train_step_flops``: floating-point operations of one forward + backward on a batch, counted
@@ -18,25 +19,26 @@ import torch.nn as nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
+from memnb.eval import probes
 from memnb.models.decoder import lm_loss
 
 
-@torch.no_grad()
+def other_token(vocab_size: int, vocab_lo: int) -> probes.Edit:
+    """A token edit to a different non-special id (ids ``>= vocab_lo``): shift by
+    ``1 + (x − lo + 1) mod (V − lo − 1)`` within ``[lo, V)``."""
+
+    def edit(column: torch.Tensor) -> torch.Tensor:
+        shift = 1 + (column - vocab_lo + 1) % (vocab_size - vocab_lo - 1)
+        return vocab_lo + (column - vocab_lo + shift) % (vocab_size - vocab_lo)
+
+    return edit
+
+
 def future_leak(model: nn.Module, idx: torch.Tensor, t: int, *, vocab_lo: int = 2) -> float:
     """Max |Δ logits| at positions ≤ ``t`` when token ``t + 1`` of every row is replaced by a
-    different non-special token (ids ``>= vocab_lo``)."""
-    if not 0 <= t < idx.size(1) - 1:
-        raise ValueError(f"t must be in [0, {idx.size(1) - 2}], got {t}")
-    was_training = model.training
-    model.eval()
-    vocab = model.embed.num_embeddings
-    edited = idx.clone()
-    shift = 1 + (idx[:, t + 1] - vocab_lo + 1) % (vocab - vocab_lo - 1)
-    edited[:, t + 1] = vocab_lo + (idx[:, t + 1] - vocab_lo + shift) % (vocab - vocab_lo)
-    a = model(idx, None)[0][:, : t + 1]
-    b = model(edited, None)[0][:, : t + 1]
-    model.train(was_training)
-    return (a - b).abs().max().item()
+    different non-special token (``other_token``; ``memnb.eval.probes.future_leak``)."""
+    edit = other_token(model.embed.num_embeddings, vocab_lo)
+    return probes.future_leak(model, idx, t, edit=edit, upto="<=")
 
 
 def halting_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float | None:

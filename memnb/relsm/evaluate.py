@@ -30,10 +30,10 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from memnb.data.tasks import TASKS, task_ranges
 from memnb.data.tasks.base import IGNORE
+from memnb.eval.nll import target_nll
 from memnb.relsm.curriculum import NEEDLE, pad_cat, source_of
 from memnb.relsm.vocab import PAD_ID, JointVocab
 
@@ -180,8 +180,7 @@ def teacher_forced(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor
         logits = model(x, None)[0]
         mask = y != IGNORE
         em.append(((logits.argmax(-1) == y) | ~mask).all(dim=1))
-        nll = F.cross_entropy(logits.transpose(1, 2), y.clamp(min=0), reduction="none") * mask
-        loss.append(nll.sum(1) / mask.sum(1))
+        loss.append(target_nll(logits, y, reduction="example"))
         used = model.iterations_used() if hasattr(model, "iterations_used") else None
         if used is not None:
             iters.append((used.to(logits.dtype) * mask).sum(1) / mask.sum(1))
@@ -194,12 +193,10 @@ def text_nll(model: nn.Module, windows: torch.Tensor, *, prefix_only: bool) -> f
     (position t scored from the batch ``windows[:, :t + 1]``, which holds no later token)."""
     x, y = windows[:, :-1], windows[:, 1:]
     if not prefix_only:
-        logits = model(x, None)[0]
-        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1)).item()
+        return target_nll(model(x, None)[0], y).item()
     total = 0.0
     for t in range(x.size(1)):
-        logits = model(x[:, : t + 1], None)[0][:, -1]
-        total += F.cross_entropy(logits, y[:, t], reduction="sum").item()
+        total += target_nll(model(x[:, : t + 1], None)[0][:, -1], y[:, t], reduction="sum").item()
     return total / y.numel()
 
 

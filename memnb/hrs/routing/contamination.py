@@ -38,9 +38,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from memnb.eval.mauve import mauve_features, text_features
+from memnb.eval.nll import target_nll
 from memnb.eval.sampling import sample
 from memnb.hrs.routing.cached_lm import CachedLM
 from memnb.hrs.routing.engram import engrams
@@ -159,7 +159,7 @@ def nll_scores(model: nn.Module, ctxs: list[list[int]], prompts: list[Window]) -
     for c, w in zip(ctxs, prompts, strict=True):
         ids = torch.tensor([c + w.prompt + w.continuation])
         logits = model(input_ids=ids).logits[0, :-1]
-        ce = F.cross_entropy(logits.float(), ids[0, 1:], reduction="none")
+        ce = target_nll(logits.float(), ids[0, 1:], reduction="none")
         cont.append(float(ce[-len(w.continuation) :].mean()))
         seed.append(float(torch.exp(ce.mean())))
     return np.array(cont), np.array(seed)
