@@ -139,7 +139,7 @@ def greedy_decode(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor)
     gen = sample_batch(model, prompts, int(n.max()), temperature=0, cache=False, pad_id=PAD_ID)
     offs = torch.arange(int(n.max()))[None, :]
     want = targets.gather(1, (a[:, None] + offs).clamp(max=targets.size(1) - 1))
-    return torch.tensor(gen, dtype=inputs.dtype), torch.where(offs < n[:, None], want, IGNORE)
+    return torch.tensor(gen, dtype=inputs.dtype, device=inputs.device), torch.where(offs < n[:, None], want, IGNORE)
 
 
 def greedy_exact_match(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 512):
