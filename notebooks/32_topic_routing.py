@@ -39,7 +39,7 @@
 #
 # The math is in `memnb/routing/`: `engram.py` (the engram), `topic_manager.py` (the seed's
 # TopicContextManager), `scaling.py` (accuracy vs length, threshold vs learned classifiers),
-# `cached_lm.py` (KV cache for sampling), `contamination.py` (context conditions, NLL, MAUVE).
+# `contamination.py` (context conditions, NLL, MAUVE; KV-cached sampling by `memnb/eval/sampling.py`).
 #
 # **Builds on** {doc}`01_baseline` (the frozen backbone) and {doc}`31_entropy_gated_retrieval`
 # (retrieval by its hidden states).

@@ -1,12 +1,10 @@
-"""Topic scaling experiment: threshold fitting, balanced pairs, engrams, the KV-cache adapter."""
+"""Topic scaling experiment: threshold fitting, balanced pairs, engrams."""
 
 import numpy as np
 import pytest
 import torch
 
-from memnb.eval.sampling import sample
 from memnb.hrs.routing import engram, scaling
-from memnb.hrs.routing.cached_lm import CachedLM
 
 
 def _tiny_gpt2(n_positions=32):
@@ -64,22 +62,3 @@ def test_windowed_engram_is_the_token_mean_of_per_window_states():
     sets = scaling.length_engrams(model, {"a": ids * 2, "b": ids[::-1] * 2}, [8, 16], max_chunks=4, layer=1, window=8)
     toks, e16, _, _ = sets[16]
     np.testing.assert_allclose(e16, engram.engrams(model, toks, layer=1, window=8), atol=1e-5)
-
-
-def test_cached_lm_matches_full_recompute_and_refuses_overflow():
-    model = _tiny_gpt2()
-    ids = torch.tensor([[3, 7, 1, 9, 4]])
-    full = model(input_ids=ids).logits
-    lm = CachedLM(model)
-    logits, state = lm(ids[:, :3])
-    for t in (3, 4):
-        step, state = lm(ids[:, t : t + 1], state)
-        torch.testing.assert_close(step[0, -1], full[0, t], atol=1e-5, rtol=0)
-    torch.testing.assert_close(logits[0], full[0, :3], atol=1e-5, rtol=0)
-    greedy = sample(lm, [3, 7, 1], 5, temperature=0)
-    ref = [3, 7, 1]
-    for _ in range(5):
-        ref.append(int(model(input_ids=torch.tensor([ref])).logits[0, -1].argmax()))
-    assert greedy == ref[3:]
-    with pytest.raises(ValueError, match="positions"):
-        sample(lm, list(range(30)), 5)

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from memnb.ams.bundles import ContextEncoder, TimeEncoder, TopicEncoder, topic_centroid
 from memnb.ams.cross_bundle import CrossBundleAttention
+from memnb.ams.sessions import pooled_hidden
 
 
 @dataclass
@@ -87,8 +88,7 @@ class AMS(nn.Module):
     def pooled(self, text: str) -> torch.Tensor:
         """Mean of the frozen LM's last-layer hidden states over the text's tokens (cached)."""
         if text not in self._h:
-            ids = torch.tensor([self.tok.encode(text)])
-            self._h[text] = self.backbone(input_ids=ids, output_hidden_states=True).hidden_states[-1][0].mean(0)
+            self._h[text] = pooled_hidden(self.backbone, self.tok, [text])[0]
         return self._h[text]
 
     def axis(self, bundle: str) -> torch.Tensor:

@@ -3,8 +3,9 @@
 Seed ``projection/bridge.py`` / ``bridge/memllm.py`` (digest ``research/ams.md`` §4.4): the
 input is ``inputs_embeds = [prefix; wte(prompt)]`` (the prefix takes positions 0-11; GPT-2 adds
 its position embeddings to both). The seed decodes greedily **without** a KV cache and recomputes
-the prefix inside ``generate``; here every mode decodes with the same cached loop (prefill once,
-then one token at a time through ``past_key_values``), so latencies compare like with like.
+the prefix inside ``generate``; here every mode decodes with the book's one sampler
+(``memnb.eval.sampling``: prefill once, then one token at a time through ``past_key_values``), so
+latencies compare like with like.
 
 - ``greedy``: ``argmax(logits + bias)`` for ``max_new`` tokens or until EOS. ``bias`` is an
   optional additive logit vector (the E7 content-bias decoder, ``content_bias``).
@@ -25,6 +26,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from memnb.eval.sampling import sample
+
 
 def fit(lm: nn.Module, ids: Sequence[int], reserve: int) -> list[int]:
     """The last tokens of ``ids`` that leave ``reserve`` of the LM's learned positions free (a
@@ -40,7 +43,6 @@ def _embeds(lm: nn.Module, ids: Sequence[int], prefix: torch.Tensor | None) -> t
     return e if prefix is None else torch.cat([prefix.to(e.dtype), e], 0)
 
 
-@torch.no_grad()
 def greedy(
     lm: nn.Module,
     ids: Sequence[int],
@@ -50,21 +52,13 @@ def greedy(
     eos_id: int | None = None,
     bias: torch.Tensor | None = None,
 ) -> list[int]:
-    """Greedy continuation (token ids) of ``[prefix; prompt]`` with a KV cache."""
+    """Greedy continuation (token ids) of ``[prefix; prompt]`` with a KV cache, the prompt cut to
+    leave room (``fit``), stopping before EOS (``memnb.eval.sampling.sample`` at temperature 0)."""
     if not ids:
         raise ValueError("greedy needs a non-empty prompt")
     ids = fit(lm, ids, max_new + (0 if prefix is None else prefix.shape[0]))
-    out = lm(inputs_embeds=_embeds(lm, ids, prefix)[None], use_cache=True)
-    past, logits = out.past_key_values, out.logits[0, -1]
-    new: list[int] = []
-    for _ in range(max_new):
-        nxt = int((logits if bias is None else logits + bias).argmax())
-        if eos_id is not None and nxt == eos_id:
-            break
-        new.append(nxt)
-        out = lm(input_ids=torch.tensor([[nxt]]), past_key_values=past, use_cache=True)
-        past, logits = out.past_key_values, out.logits[0, -1]
-    return new
+    stop = () if eos_id is None else (eos_id,)
+    return sample(lm, ids, max_new, temperature=0, prefix=prefix, stop=stop, bias=bias)
 
 
 @torch.no_grad()

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from memnb.data.stories import HELDOUT_NAMES, TRAIN_NAMES
+from memnb.eval import pooling
 from memnb.seeding import rng as make_rng
 
 REPLICA_FACTS = (
@@ -300,16 +301,10 @@ def bm25_rank(facts: Sequence[str], question: str) -> list[int]:
     return sorted(range(len(facts)), key=lambda i: (-float(s[i]), i))
 
 
-@torch.no_grad()
 def pooled_hidden(model, tok, texts: Sequence[str]) -> torch.Tensor:
     """Mean over tokens of the backbone's last-layer hidden states (after the final LayerNorm),
-    one row per text: the seed's ``semantic_emb`` h."""
-    rows = []
-    for t in texts:
-        ids = torch.tensor([tok.encode(t)])
-        hs = model(input_ids=ids, output_hidden_states=True).hidden_states[-1]
-        rows.append(hs[0].mean(0))
-    return torch.stack(rows)
+    one row per text, each read alone (float32): the seed's ``semantic_emb`` h."""
+    return torch.from_numpy(pooling.pooled_hidden(model, [tok.encode(t) for t in texts], layer=-1)).float()
 
 
 def cosine_rank(fact_h: torch.Tensor, query_h: torch.Tensor) -> list[int]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from memnb.eval.pooling import pooled_hidden, unit
 from memnb.models.decoder import Decoder
 
 GRID = np.round(np.arange(-0.50, 0.951, 0.05), 2)
@@ -29,17 +30,9 @@ def chunks(text: str, size: int, limit: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text) - size + 1, size)][:limit]
 
 
-@torch.inference_mode()
 def engrams(model: Decoder, token_lists: list[list[int]], device: torch.device | str = "cpu") -> np.ndarray:
     """Unit-norm mean final hidden state of each token list ``[N, d]`` (one text at a time)."""
-    was = model.training
-    model.eval()
-    out = []
-    for ids in token_lists:
-        h, _ = model.hidden(torch.tensor([ids], device=device))
-        out.append(torch.nn.functional.normalize(h[0].mean(0), dim=-1).cpu())
-    model.train(was)
-    return torch.stack(out).double().numpy()
+    return unit(pooled_hidden(model, token_lists, layer=-1, batch_size=1, device=device))
 
 
 def seed_grid_accuracy(same: np.ndarray, cross: np.ndarray) -> tuple[float, float]:

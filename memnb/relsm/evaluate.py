@@ -34,6 +34,7 @@ import torch.nn as nn
 from memnb.data.tasks import TASKS, task_ranges
 from memnb.data.tasks.base import IGNORE
 from memnb.eval.nll import target_nll
+from memnb.eval.sampling import sample_batch
 from memnb.relsm.curriculum import NEEDLE, pad_cat, source_of
 from memnb.relsm.vocab import PAD_ID, JointVocab
 
@@ -121,33 +122,24 @@ def build_suite(
     return Suite(conds, text)
 
 
-@torch.no_grad()
 def greedy_decode(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Greedy continuation of every prompt, as many tokens as its answer + ``<eos>``.
 
     Returns the generated ids and the wanted ids ``[N, max answer length]`` (``IGNORE`` past a
-    row's answer). Rows with prompts of different lengths decode together: each row's sequence
-    is right-padded with ``<pad>`` and its next token read at its own last position. Pads after
-    a position never reach it in a causal model, and the shipped thought stream masks ``<pad>``
-    keys, so this equals decoding each row alone.
+    row's answer). Rows with prompts of different lengths decode together by a full recompute per
+    token (``memnb.eval.sampling``, ``cache=False``): each row's sequence is right-padded with
+    ``<pad>`` and its next token read at its own last position. Pads after a position never reach
+    it in a causal model, and the shipped thought stream masks ``<pad>`` keys, so this equals
+    decoding each row alone; a model that reads the future sees only ``<pad>`` there.
     """
     mask = targets != IGNORE
     a = mask.float().argmax(dim=1)  # input position of the last prompt token
     n = mask.sum(dim=1)
-    rows = torch.arange(len(inputs))
-    width = int((a + 1 + n).max())
-    T = min(width, inputs.size(1))
-    seq = torch.full((len(inputs), width), PAD_ID, dtype=inputs.dtype)
-    seq[:, :T] = torch.where(torch.arange(T)[None, :] <= a[:, None], inputs[:, :T], PAD_ID)
-    cur = a + 1  # tokens present per row
-    for _ in range(int(n.max())):
-        logits = model(seq[:, : int(cur.max())], None)[0]
-        seq[rows, cur] = logits[rows, cur - 1].argmax(-1)
-        cur = cur + 1
+    prompts = [row[: int(k) + 1].tolist() for row, k in zip(inputs, a, strict=True)]
+    gen = sample_batch(model, prompts, int(n.max()), temperature=0, cache=False, pad_id=PAD_ID)
     offs = torch.arange(int(n.max()))[None, :]
-    gen = seq.gather(1, (a[:, None] + 1 + offs).clamp(max=width - 1))
     want = targets.gather(1, (a[:, None] + offs).clamp(max=targets.size(1) - 1))
-    return gen, torch.where(offs < n[:, None], want, IGNORE)
+    return torch.tensor(gen, dtype=inputs.dtype, device=inputs.device), torch.where(offs < n[:, None], want, IGNORE)
 
 
 def greedy_exact_match(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 512):

@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 import torch.nn as nn
 
+from memnb.eval.pooling import hidden_sums, unit
 from memnb.hrs.retrieval.entropy import entropy_bits
 
 
@@ -29,34 +29,13 @@ class Encoded:
     entropy: np.ndarray  # [N] mean predictive entropy per segment, bits
 
 
-@torch.inference_mode()
 def encode(model: nn.Module, token_lists: list[list[int]], *, layer: int, batch_size: int = 32) -> Encoded:
-    """Keys and mean entropies of token segments under a ``transformers`` causal LM.
-
-    Segments are right-padded in batches; padding is masked out of the mean (a causal model's
-    states at real tokens do not depend on later padding). Segments longer than the model's
-    positions are cut to ``model.config.n_positions`` tokens."""
-    n_layers = model.config.n_layer
-    if not 0 <= layer <= n_layers:
-        raise ValueError(f"layer must be in 0..{n_layers} (0 = embeddings), got {layer}")
-    if any(len(t) == 0 for t in token_lists):
-        raise ValueError("every segment needs at least one token")
-    limit = model.config.n_positions
-    keys, ents = [], []
-    for i in range(0, len(token_lists), batch_size):
-        batch = [t[:limit] for t in token_lists[i : i + batch_size]]
-        width = max(len(t) for t in batch)
-        ids = torch.zeros(len(batch), width, dtype=torch.long)
-        mask = torch.zeros(len(batch), width)
-        for j, t in enumerate(batch):
-            ids[j, : len(t)] = torch.tensor(t)
-            mask[j, : len(t)] = 1.0
-        out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
-        h = out.hidden_states[layer]
-        m = (h * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
-        keys.append(torch.nn.functional.normalize(m, dim=-1))
-        ents.append((entropy_bits(out.logits) * mask).sum(1) / mask.sum(1))
-    return Encoded(torch.cat(keys).numpy().astype(np.float64), torch.cat(ents).numpy().astype(np.float64))
+    """Keys and mean entropies of token segments under a ``transformers`` causal LM, from one
+    forward pass per right-padded batch (``memnb.eval.pooling.hidden_sums``; padding is masked
+    out). Segments longer than the model's positions are cut to ``model.config.n_positions`` tokens."""
+    cut = [t[: int(model.config.n_positions)] for t in token_lists]
+    s = hidden_sums(model, cut, layer=layer, batch_size=batch_size, logit_stat=entropy_bits)
+    return Encoded(unit(s.hidden / s.counts[:, None]), s.stat / s.counts)
 
 
 def gate(entropy: np.ndarray, threshold: float) -> np.ndarray:

@@ -5,7 +5,6 @@
   slots, context assembly), with the seed's insert-then-retrieve order and the corrected one.
 - ``scaling.py``: topic accuracy of engram cosine vs text length (the "signal-to-noise scaling
   law"), the fixed threshold against learned classifiers, and online-clustering quality.
-- ``cached_lm.py``: a KV-cache adapter so ``memnb.eval.sampling.sample`` feeds one token per step.
 - ``contamination.py``: the MAUVE "distributional contamination" experiment with context
   conditions at a fixed token budget, continuation-only NLL and matched-n MAUVE.
 """

@@ -42,7 +42,6 @@ import torch.nn as nn
 from memnb.eval.mauve import mauve_features, text_features
 from memnb.eval.nll import target_nll
 from memnb.eval.sampling import sample
-from memnb.hrs.routing.cached_lm import CachedLM
 from memnb.hrs.routing.engram import engrams
 from memnb.hrs.routing.topic_manager import TopicContextManager
 
@@ -168,10 +167,9 @@ def nll_scores(model: nn.Module, ctxs: list[list[int]], prompts: list[Window]) -
 def generate(
     model: nn.Module, ctxs: list[list[int]], prompts: list[Window], n_tokens: int, seed: int
 ) -> list[list[int]]:
-    """One sampled continuation per prompt; prompt i uses sampling seed (seed, i) in every condition."""
-    lm = CachedLM(model)
+    """One sampled continuation per prompt (KV-cached); prompt i uses sampling seed (seed, i) in every condition."""
     return [
-        sample(lm, c + w.prompt, n_tokens, temperature=TEMPERATURE, top_k=TOP_K, seed=seed * 100_003 + i)
+        sample(model, c + w.prompt, n_tokens, temperature=TEMPERATURE, top_k=TOP_K, seed=seed * 100_003 + i)
         for i, (c, w) in enumerate(zip(ctxs, prompts, strict=True))
     ]
 

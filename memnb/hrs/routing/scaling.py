@@ -34,7 +34,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from memnb.hrs.routing.engram import piece_sums, unit
+from memnb.eval.pooling import unit
+from memnb.hrs.routing.engram import piece_sums
 from memnb.hrs.routing.topic_manager import TopicContextManager
 
 
