@@ -55,7 +55,9 @@ from memnb.layers.attention import CausalSelfAttention, merge_heads, split_heads
 from memnb.layers.cross_attention import GatedCrossAttention
 from memnb.layers.peer import PEER, peer_for
 from memnb.layers.rope import apply_rope
-from memnb.models.decoder import MLP, Decoder, DecoderConfig
+from memnb.models.block import MLP
+from memnb.models.decoder import DecoderConfig
+from memnb.models.init import normal_init
 
 INJECTIONS = ("none", "prepend", "xattn")
 SOURCES = ("self", "ema", "const")
@@ -158,7 +160,8 @@ class EngramBlock(nn.Module):
         self.attn = PrefixSelfAttention(cfg.d_model, cfg.n_heads)
         self.xattn = MaskedGatedCrossAttention(cfg.d_model, cfg.n_heads) if cross else None
         self.ln2 = nn.LayerNorm(cfg.d_model)
-        self.mlp = MLP(cfg) if ffn == "mlp" else peer_for(cfg.d_model, cfg.mlp_ratio)
+        d = cfg.d_model
+        self.mlp = MLP(d, cfg.mlp_ratio * d) if ffn == "mlp" else peer_for(d, cfg.mlp_ratio)
 
     def forward(
         self,
@@ -197,7 +200,7 @@ class EngramLM(nn.Module):
         # Every Linear/Embedding N(0, 0.02) (HRS's global init, which also re-initialises the
         # cross-attention out_proj: research/hrs.md §1.4), GPT-2's scaled init of the residual
         # projections of self-attention and MLP.
-        self.apply(Decoder._init)
+        self.apply(normal_init)
         for p in (self.const, self.type_emb):
             if p is not None:
                 nn.init.normal_(p, 0.0, 0.02)

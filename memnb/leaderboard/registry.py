@@ -11,21 +11,20 @@ whole model has as many parameters as the full-attention decoder with ``mlp_rati
     d_ff = round((P_target − P_0 − n_layers · d) / (n_layers · (2d + 1)))
 
 so every contender is within one MLP unit (2d + 1 parameters per layer) of the target,
-whatever its memory costs. The resized MLPs are initialised as the decoder's own (N(0, 0.02),
-the output projection scaled by 1/√(2 · n_layers)).
+whatever its memory costs. The resized MLPs (``memnb.models.block.MLP``, GELU) are initialised
+as the decoder's own (N(0, 0.02), the output projection scaled by 1/√(2 · n_layers)).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-
-import torch.nn as nn
 
 from memnb.layers.prefix_memory import PrefixMemory
 from memnb.layers.registry import ZOO, Entry
 from memnb.layers.retrieval_context import RetrievalContext
-from memnb.models.decoder import MLP, Decoder, DecoderConfig
+from memnb.models.block import MLP
+from memnb.models.decoder import Decoder, DecoderConfig
+from memnb.models.init import gpt2_init
 
 CONTENDERS: dict[str, Entry] = {
     **ZOO,
@@ -67,16 +66,6 @@ def _decoder(name: str, vocab_size: int, cfg: ModelConfig) -> Decoder:
     return Decoder(dec_cfg, lambda c, i: make(c.d_model, c.n_heads, cfg.segment_len))
 
 
-class SizedMLP(MLP):
-    """The decoder's MLP with width ``d_ff`` instead of ``mlp_ratio · d``."""
-
-    def __init__(self, d_model: int, d_ff: int, n_layers: int) -> None:
-        nn.Module.__init__(self)
-        self.fc, self.proj, self.drop = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model), nn.Dropout(0.0)
-        self.apply(Decoder._init)
-        nn.init.normal_(self.proj.weight, 0.0, 0.02 / math.sqrt(2 * n_layers))
-
-
 def matched_d_ff(name: str, vocab_size: int, cfg: ModelConfig) -> int:
     """The MLP width that brings ``name``'s decoder to the target's parameter count."""
     check_name(name)
@@ -95,5 +84,6 @@ def build_model(name: str, vocab_size: int, cfg: ModelConfig) -> Decoder:
     d_ff = matched_d_ff(name, vocab_size, cfg)
     model = _decoder(name, vocab_size, cfg)
     for block in model.blocks:
-        block.mlp = SizedMLP(cfg.d_model, d_ff, cfg.n_layers)
+        block.mlp = MLP(cfg.d_model, d_ff)
+        gpt2_init(block.mlp, cfg.n_layers, ("proj.weight",))
     return model
