@@ -1,11 +1,9 @@
-"""The contenders: every memory of the zoo plus the two the leaderboard adds, each in the same
-decoder at a matched parameter count.
+"""The contenders, each in the same decoder at a matched parameter count.
 
-``CONTENDERS`` is ``memnb.layers.registry.ZOO``'s entries (same names, same constructors) followed by
-``prefix_memory`` (AMS, ``memnb.layers.prefix_memory``) and ``retrieval_context`` (HRS's
-retrieval into context, ``memnb.layers.retrieval_context``). ``build_model`` puts one memory in
-every layer of ``memnb.models.Decoder`` and then sets every block's MLP width d_ff so that the
-whole model has as many parameters as the full-attention decoder with ``mlp_ratio = 4``:
+The contenders are every memory of ``memnb.layers.registry`` (``MEMORIES``: the zoo, then
+``prefix_memory`` and ``retrieval_context``). ``build_model`` puts one memory in every layer of
+``memnb.models.Decoder`` and then sets every block's MLP width d_ff so that the whole model has
+as many parameters as the full-attention decoder with ``mlp_ratio = 4``:
 
     params(d_ff) = P_0 + n_layers · (2 · d · d_ff + d_ff + d)        (P_0: all but the MLPs)
     d_ff = round((P_target − P_0 − n_layers · d) / (n_layers · (2d + 1)))
@@ -19,25 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from memnb.layers.prefix_memory import PrefixMemory
-from memnb.layers.registry import ZOO, Entry
-from memnb.layers.retrieval_context import RetrievalContext
+from memnb.layers import registry
+from memnb.layers.registry import MEMORIES, Entry
 from memnb.models.block import MLP
 from memnb.models.decoder import Decoder, DecoderConfig
 from memnb.models.init import gpt2_init
 
-CONTENDERS: dict[str, Entry] = {
-    **ZOO,
-    "prefix_memory": Entry(
-        "prefix_memory", "memnb.layers.prefix_memory", "AMS (causal)", lambda d, h, s: PrefixMemory(d, h, segment_len=s)
-    ),
-    "retrieval_context": Entry(
-        "retrieval_context",
-        "memnb.layers.retrieval_context",
-        "HRS retrieval into context",
-        lambda d, h, s: RetrievalContext(d, h, segment_len=s, chunk_len=max(1, s // 4)),
-    ),
-}
+CONTENDERS: dict[str, Entry] = MEMORIES  # every memory of the registry, in its order
 TARGET = "attention"  # the model whose parameter count every contender matches
 
 
@@ -55,20 +41,14 @@ class ModelConfig:
             raise ValueError(f"segment_len must be a multiple of 4 (retrieval chunks), got {self.segment_len}")
 
 
-def check_name(name: str) -> None:
-    if name not in CONTENDERS:
-        raise ValueError(f"unknown contender {name!r}; the leaderboard has: {', '.join(CONTENDERS)}")
-
-
 def _decoder(name: str, vocab_size: int, cfg: ModelConfig) -> Decoder:
     dec_cfg = DecoderConfig(vocab_size, d_model=cfg.d_model, n_layers=cfg.n_layers, n_heads=cfg.n_heads, mlp_ratio=4)
-    make = CONTENDERS[name].make
-    return Decoder(dec_cfg, lambda c, i: make(c.d_model, c.n_heads, cfg.segment_len))
+    return Decoder(dec_cfg, registry.mixer(name, cfg.segment_len))
 
 
 def matched_d_ff(name: str, vocab_size: int, cfg: ModelConfig) -> int:
     """The MLP width that brings ``name``'s decoder to the target's parameter count."""
-    check_name(name)
+    registry.check(name)
     target = _decoder(TARGET, vocab_size, cfg).num_params()
     model = _decoder(name, vocab_size, cfg)
     p0 = model.num_params() - sum(sum(p.numel() for p in b.mlp.parameters()) for b in model.blocks)
