@@ -1,4 +1,5 @@
-"""Every memory in the zoo: segment-wise equals one pass, no future leak, usable as a mixer."""
+"""Every memory in the registry: segment-wise equals one pass, no future leak, usable as a mixer;
+the zoo chapter's set is the nine it was written for."""
 
 import pytest
 import torch
@@ -8,7 +9,7 @@ from memnb.layers import registry as zoo
 from memnb.models.decoder import Decoder, DecoderConfig
 
 
-@pytest.mark.parametrize("name", list(zoo.ZOO))
+@pytest.mark.parametrize("name", list(zoo.MEMORIES))
 def test_segments_equal_one_pass_and_no_future_leak(name):
     torch.manual_seed(0)
     x = torch.randn(2, 48, 32, dtype=torch.float64)
@@ -18,7 +19,7 @@ def test_segments_equal_one_pass_and_no_future_leak(name):
     assert probes.future_leak(layer, x, 30) == 0.0
 
 
-@pytest.mark.parametrize("name", list(zoo.ZOO))
+@pytest.mark.parametrize("name", list(zoo.MEMORIES))
 def test_every_memory_works_as_a_decoder_mixer_with_gradients(name):
     torch.manual_seed(0)
     model = Decoder(DecoderConfig(vocab_size=11, d_model=32, n_layers=2, n_heads=4), zoo.mixer(name, segment_len=8))
@@ -30,9 +31,16 @@ def test_every_memory_works_as_a_decoder_mixer_with_gradients(name):
     assert all(g is not None and torch.isfinite(g).all() for g in grads[:3])
 
 
-def test_unknown_memory_names_the_zoo():
-    with pytest.raises(ValueError, match="the zoo has: attention, sliding_window"):
+def test_unknown_memory_names_the_registry():
+    with pytest.raises(ValueError, match="the registry has: attention, sliding_window"):
         zoo.mixer("lstm")
+    with pytest.raises(ValueError, match="retrieval_context"):
+        zoo.build("lstm", 8, 2)
+
+
+def test_zoo_chapter_checks_the_registry_less_the_two_leaderboard_layers():
+    assert list(zoo.ZOO) == [n for n in zoo.MEMORIES if n not in ("prefix_memory", "retrieval_context")]
+    assert len(zoo.ZOO) == 9 and all(e.in_zoo_chapter for e in zoo.ZOO.values())
 
 
 def test_state_bytes_counts_nested_tensors():

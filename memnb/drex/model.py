@@ -1,8 +1,9 @@
 """A Drex-style language model: four switchable memory tiers around a small decoder.
 
 Seed: Drex (wesleyscholl/drex) ``python/drex/models/transformer.py`` (``DrexLayer``,
-``DrexTransformer``); tiers and equations in research/drex.md §1. Each block is, with every
-branch present only when its tier is switched on::
+``DrexTransformer``); tiers and equations in research/drex.md §1. Each block (a
+``memnb.models.block.Block``: ``drex_block``) is, with every branch present only when its tier
+is switched on::
 
     x ← x + Attn(LN_1 x)        L1 alone: sliding-window attention, window W = segment_len
                                 L1 + L2:  Infini-attention (causal attention inside each segment
@@ -44,17 +45,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import Any
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from memnb.eval.nll import stream_nll
 from memnb.layers.drex_memory import READOUTS, DrexL4Memory
 from memnb.layers.infini_attention import UPDATES, InfiniAttention
 from memnb.layers.sliding_window import SlidingWindowAttention
 from memnb.layers.titans import TitansMemory
+from memnb.models.block import MLP, Block, PreNorm
+from memnb.models.init import gpt2_init
 from memnb.seeding import seed_everything
 from memnb.train import TrainConfig, random_windows, train
 
@@ -118,65 +119,27 @@ class DrexConfig:
         return name + (" (L4 last layer)" if self.l4 and self.l4_layers == "last" else "")
 
 
-@dataclass(frozen=True)
-class DrexBlockState:
-    """One block's memories: attention (KV window or Infini state), Titans, L4; ``None`` = off
-    or empty."""
+def drex_block(cfg: DrexConfig, layer: int) -> Block:
+    """One Drex block (``memnb.models.block.Block``): the attention tier and Titans as pre-MLP
+    branches through their own LayerNorms, the GELU FFN, L4 after it; a switched-off tier is an
+    empty slot. Its state is ``{"attn", "titans", "l4"}`` (missing = off or empty).
 
-    attn: Any = None
-    titans: Any = None
-    l4: Any = None
-
-
-class FFN(nn.Module):
-    def __init__(self, d_model: int, hidden: int) -> None:
-        super().__init__()
-        self.fc = nn.Linear(d_model, hidden)
-        self.proj = nn.Linear(hidden, d_model)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(F.gelu(self.fc(x)))
-
-
-class DrexBlock(nn.Module):
-    def __init__(self, cfg: DrexConfig, layer: int) -> None:
-        super().__init__()
-        d, S = cfg.d_model, cfg.segment_len
-        self.attn: nn.Module | None = None
-        if cfg.l2:
-            self.attn = InfiniAttention(d, cfg.n_heads, segment_len=S, update=cfg.l2_update)
-        elif cfg.l1:
-            self.attn = SlidingWindowAttention(d, cfg.n_heads, window=S)
-        self.ln1 = nn.LayerNorm(d) if self.attn is not None else None
-        self.titans = TitansMemory(d, chunk_size=cfg.titans_chunk) if cfg.l3 else None
-        self.ln3 = nn.LayerNorm(d) if cfg.l3 else None
-        self.ln2 = nn.LayerNorm(d)
-        self.ffn = FFN(d, cfg.hidden)
-        self.l4 = (
-            DrexL4Memory(
-                d,
-                segment_len=S,
-                thresh=cfg.l4_thresh,
-                readout=cfg.l4_readout,
-                carry_memory=cfg.l4_carry,
-            )
-            if cfg.has_l4(layer)
-            else None
-        )
-
-    def forward(self, x: torch.Tensor, state: DrexBlockState) -> tuple[torch.Tensor, DrexBlockState]:
-        attn_s, titans_s, l4_s = state.attn, state.titans, state.l4
-        if self.attn is not None:
-            h, attn_s = self.attn(self.ln1(x), attn_s)
-            x = x + h
-        if self.titans is not None:
-            h, titans_s = self.titans(self.ln3(x), titans_s)
-            x = x + h
-        x = x + self.ffn(self.ln2(x))
-        if self.l4 is not None:
-            h, l4_s = self.l4(x, l4_s)
-            x = x + h
-        return x, DrexBlockState(attn_s, titans_s, l4_s)
+    The attention tier is a branch rather than the block's mixer so that each LayerNorm follows
+    its layer in the parameter order, as in the seed-shaped block this replaced: the
+    gradient-clipping norm sums the parameters in that order, so the ci numbers stay the same.
+    """
+    d, S = cfg.d_model, cfg.segment_len
+    attn: nn.Module | None = None
+    if cfg.l2:
+        attn = PreNorm(d, InfiniAttention(d, cfg.n_heads, segment_len=S, update=cfg.l2_update))
+    elif cfg.l1:
+        attn = PreNorm(d, SlidingWindowAttention(d, cfg.n_heads, window=S))
+    titans = PreNorm(d, TitansMemory(d, chunk_size=cfg.titans_chunk)) if cfg.l3 else None
+    ffn = MLP(d, cfg.hidden)
+    l4 = None
+    if cfg.has_l4(layer):
+        l4 = DrexL4Memory(d, segment_len=S, thresh=cfg.l4_thresh, readout=cfg.l4_readout, carry_memory=cfg.l4_carry)
+    return Block(d, None, ffn, pre_mlp={"attn": attn, "titans": titans}, post_mlp={"l4": l4})
 
 
 class DrexModel(nn.Module):
@@ -189,16 +152,9 @@ class DrexModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
-        self.blocks = nn.ModuleList(DrexBlock(cfg, i) for i in range(cfg.n_layers))
+        self.blocks = nn.ModuleList(drex_block(cfg, i) for i in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(cfg.d_model)
-        for m in self.modules():
-            if isinstance(m, (nn.Linear, nn.Embedding)):
-                nn.init.normal_(m.weight, 0.0, 0.02)
-                if isinstance(m, nn.Linear) and m.bias is not None:
-                    nn.init.zeros_(m.bias)
-        for name, p in self.named_parameters():  # GPT-2's scaled init of residual projections
-            if name.endswith(("attn.out_proj.weight", "ffn.proj.weight")):
-                nn.init.normal_(p, 0.0, 0.02 / (2 * cfg.n_layers) ** 0.5)
+        gpt2_init(self, cfg.n_layers, ("attn.layer.out_proj.weight", "mlp.proj.weight"))
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -209,7 +165,7 @@ class DrexModel(nn.Module):
     def forward(self, idx: torch.Tensor, state: list | None = None) -> tuple[torch.Tensor, list]:
         if idx.dim() != 2:
             raise ValueError(f"idx must be [batch, time] token ids, got shape {tuple(idx.shape)}")
-        state = state if state is not None else [DrexBlockState() for _ in self.blocks]
+        state = state if state is not None else [None] * len(self.blocks)
         x = self.embed(idx)
         new_state = []
         for block, s in zip(self.blocks, state, strict=True):
@@ -223,7 +179,7 @@ def write_rates(state: list) -> list[float | None]:
     totals ``fires / (B · writes)`` of ``DrexL4State``); ``None`` for a block without L4."""
     out: list[float | None] = []
     for s in state:
-        l4 = s.l4
+        l4 = s.get("l4")
         out.append(None if l4 is None or l4.writes == 0 else float(l4.fires.float().mean()) / l4.writes)
     return out
 

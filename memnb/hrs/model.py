@@ -1,7 +1,7 @@
 """``EngramLM``: a small decoder with an engram injected by HRS's two paths (research/hrs.md §1).
 
 The backbone is memnb's decoder block (pre-LN, RoPE causal self-attention, GELU MLP, tied LM
-head; ``memnb.models.decoder``). Two independent switches say how an engram enters it:
+head; ``memnb.models.block``). Two independent switches say how an engram enters it:
 
 **Injection path** (``injection``)
 
@@ -55,7 +55,9 @@ from memnb.layers.attention import CausalSelfAttention, merge_heads, split_heads
 from memnb.layers.cross_attention import GatedCrossAttention
 from memnb.layers.peer import PEER, peer_for
 from memnb.layers.rope import apply_rope
-from memnb.models.decoder import MLP, Decoder, DecoderConfig
+from memnb.models.block import MLP, Block
+from memnb.models.decoder import DecoderConfig
+from memnb.models.init import normal_init
 
 INJECTIONS = ("none", "prepend", "xattn")
 SOURCES = ("self", "ema", "const")
@@ -122,20 +124,24 @@ class EngramConfig:
 
 class PrefixSelfAttention(CausalSelfAttention):
     """Self-attention over one whole sequence (RoPE from position 0) with an explicit
-    ``[L, L]`` boolean mask (True = may attend); the default mask is causal."""
+    ``[L, L]`` boolean ``mask`` (True = may attend); the default mask is causal. It keeps no
+    state (the model recomputes the whole context per call): ``forward(x, None) -> (y, None)``."""
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
+    def forward(  # type: ignore[override]
+        self, x: torch.Tensor, state: None = None, mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, None]:
         L = x.size(1)
         q, k, v = (split_heads(t, self.n_heads) for t in self.qkv(x).chunk(3, dim=-1))
         q, k = apply_rope(q, 0, self.rope_base), apply_rope(k, 0, self.rope_base)
         if mask is None:
             mask = torch.ones(L, L, dtype=torch.bool, device=x.device).tril()
-        return self.out_proj(merge_heads(self.attend(q, k, v, mask)))
+        return self.out_proj(merge_heads(self.attend(q, k, v, mask))), None
 
 
 class MaskedGatedCrossAttention(GatedCrossAttention):
-    """``GatedCrossAttention`` with an optional ``[T, m]`` boolean mask over memory slots; a
-    token that may see no slot gets 0 (as if there were no memory)."""
+    """``GatedCrossAttention`` with an optional ``[T, m]`` boolean ``mask`` over memory slots; a
+    token that may see no slot gets 0 (as if there were no memory). It returns y alone: the
+    memory is the caller's (a ``Block`` branch that ``reads`` it)."""
 
     def forward(self, x: torch.Tensor, mem: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
         if mask is None:
@@ -148,29 +154,16 @@ class MaskedGatedCrossAttention(GatedCrossAttention):
         return self.gate_fn(self.gate_logit) * self.out_proj(merge_heads(weights @ v))
 
 
-class EngramBlock(nn.Module):
-    """Pre-LN block; with ``cross=True`` a gated cross-attention sits between SA and MLP (V18).
-    The FFN is the dense MLP or, with ``ffn="peer"``, a PEER layer (HRS V16-V18's FFN)."""
-
-    def __init__(self, cfg: DecoderConfig, cross: bool, ffn: str = "mlp") -> None:
-        super().__init__()
-        self.ln1 = nn.LayerNorm(cfg.d_model)
-        self.attn = PrefixSelfAttention(cfg.d_model, cfg.n_heads)
-        self.xattn = MaskedGatedCrossAttention(cfg.d_model, cfg.n_heads) if cross else None
-        self.ln2 = nn.LayerNorm(cfg.d_model)
-        self.mlp = MLP(cfg) if ffn == "mlp" else peer_for(cfg.d_model, cfg.mlp_ratio)
-
-    def forward(
-        self,
-        x: torch.Tensor,
-        mem: torch.Tensor | None = None,
-        self_mask: torch.Tensor | None = None,
-        cross_mask: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x), self_mask)
-        if self.xattn is not None and mem is not None:
-            x = x + self.xattn(x, mem, cross_mask)
-        return x + self.mlp(self.ln2(x))
+def engram_block(cfg: DecoderConfig, cross: bool, ffn: str = "mlp") -> Block:
+    """One pre-LN block (``memnb.models.block.Block``); with ``cross=True`` a gated
+    cross-attention branch (``xattn``, reading the engram passed as its state) sits between SA
+    and MLP (V18). The FFN is the dense GELU MLP or, with ``ffn="peer"``, a PEER layer (HRS
+    V16-V18's FFN)."""
+    d = cfg.d_model
+    attn = PrefixSelfAttention(d, cfg.n_heads)
+    xattn = MaskedGatedCrossAttention(d, cfg.n_heads) if cross else None
+    mlp = MLP(d, cfg.mlp_ratio * d) if ffn == "mlp" else peer_for(d, cfg.mlp_ratio)
+    return Block(d, attn, mlp, pre_mlp={"xattn": xattn}, reads=("xattn",))
 
 
 class EngramLM(nn.Module):
@@ -182,7 +175,7 @@ class EngramLM(nn.Module):
         dc = cfg.decoder
         self.embed = nn.Embedding(dc.vocab_size, dc.d_model)
         cross = set(cfg.inject_layers) if cfg.injection == "xattn" else set()
-        self.blocks = nn.ModuleList(EngramBlock(dc, i in cross, cfg.ffn) for i in range(dc.n_layers))
+        self.blocks = nn.ModuleList(engram_block(dc, i in cross, cfg.ffn) for i in range(dc.n_layers))
         self.ln_f = nn.LayerNorm(dc.d_model)
         self.encoder = self.buffer = self.const = self.type_emb = None
         if cfg.injection != "none":
@@ -197,13 +190,13 @@ class EngramLM(nn.Module):
         # Every Linear/Embedding N(0, 0.02) (HRS's global init, which also re-initialises the
         # cross-attention out_proj: research/hrs.md §1.4), GPT-2's scaled init of the residual
         # projections of self-attention and MLP.
-        self.apply(Decoder._init)
+        self.apply(normal_init)
         for p in (self.const, self.type_emb):
             if p is not None:
                 nn.init.normal_(p, 0.0, 0.02)
         for block in self.blocks:
             out = block.mlp.proj if isinstance(block.mlp, MLP) else block.mlp.w_out
-            for w in (block.attn.out_proj.weight, out.weight):
+            for w in (block.mixer.out_proj.weight, out.weight):
                 nn.init.normal_(w, 0.0, 0.02 / math.sqrt(2 * dc.n_layers))
             if isinstance(block.mlp, PEER):  # HRS: expert tables u, v ~ N(0, 0.01)
                 nn.init.normal_(block.mlp.down.weight, 0.0, 0.01)
@@ -262,11 +255,11 @@ class EngramLM(nn.Module):
                 self_mask, cross_mask = self._masks(mem, T, engram)
                 if cfg.injection == "prepend":
                     m = mem.size(1)
-                    x = block(torch.cat((mem + self.type_emb, x), dim=1), self_mask=self_mask)[:, m:]
+                    x = block(torch.cat((mem + self.type_emb, x), dim=1), mixer={"mask": self_mask})[0][:, m:]
                 else:
-                    x = block(x, mem, cross_mask=cross_mask)
+                    x = block(x, {"xattn": mem}, xattn={"mask": cross_mask})[0]
             else:
-                x = block(x)
+                x = block(x)[0]
             if use and self.encoder is not None and i == cfg.extract_layer:
                 mem = self.encoder(x)
                 if mem is not None and engram == "shuffled":

@@ -1,10 +1,15 @@
-"""The registry of memories (the "zoo"): every sequence-mixing layer under one name, built the same way.
+"""The registry of every memory: each sequence-mixing layer under one name, built the same way.
 
-``build(name, d_model, n_heads, segment_len)`` returns a fresh layer with the book's default
-settings for that memory; ``mixer(name, **kw)`` adapts it for ``memnb.models.Decoder``. The
-equations live in each layer's module (``ZOO[name].module``), one jump from here.
-The checks the memory-zoo chapter runs on every entry (segment exactness, future leak) are in
-``memnb.eval.probes``.
+``MEMORIES`` holds one ``Entry`` per memory layer of ``memnb.layers`` with the book's default
+settings for it; ``build(name, d_model, n_heads, segment_len)`` returns a fresh layer and
+``mixer(name, **kw)`` adapts it for ``memnb.models.Decoder``. The equations live in each layer's
+module (``MEMORIES[name].module``), one jump from here.
+
+Two chapters read it: the memory-zoo chapter (02) checks ``ZOO``, the entries with
+``in_zoo_chapter`` (the nine memories that chapter was written for; the checks are in
+``memnb.eval.probes``), and the leaderboard (``memnb.leaderboard``) ranks every entry of
+``MEMORIES``: the zoo plus ``prefix_memory`` (AMS) and ``retrieval_context`` (HRS), which joined
+with the leaderboard.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from dataclasses import dataclass
 import torch.nn as nn
 
 from memnb import layers
+from memnb.layers.prefix_memory import PrefixMemory
+from memnb.layers.retrieval_context import RetrievalContext
 from memnb.layers.state import state_tensors
 
 
@@ -24,9 +31,10 @@ class Entry:
     module: str  # where the equation is
     seed: str  # which seed project uses it
     make: Callable[[int, int, int], nn.Module]  # (d_model, n_heads, segment_len) -> layer
+    in_zoo_chapter: bool = True  # checked by the memory-zoo chapter (02)
 
 
-ZOO: dict[str, Entry] = {
+MEMORIES: dict[str, Entry] = {
     e.name: e
     for e in [
         Entry("attention", "memnb.layers.attention", "baseline", lambda d, h, s: layers.CausalSelfAttention(d, h)),
@@ -63,19 +71,39 @@ ZOO: dict[str, Entry] = {
             "HRS",
             lambda d, h, s: layers.ExpKernelAttention(d, h),
         ),
+        Entry(
+            "prefix_memory",
+            "memnb.layers.prefix_memory",
+            "AMS (causal)",
+            lambda d, h, s: PrefixMemory(d, h, segment_len=s),
+            in_zoo_chapter=False,
+        ),
+        Entry(
+            "retrieval_context",
+            "memnb.layers.retrieval_context",
+            "HRS retrieval into context",
+            lambda d, h, s: RetrievalContext(d, h, segment_len=s, chunk_len=max(1, s // 4)),
+            in_zoo_chapter=False,
+        ),
     ]
 }
+ZOO: dict[str, Entry] = {name: e for name, e in MEMORIES.items() if e.in_zoo_chapter}
+
+
+def check(name: str) -> None:
+    """Raise ValueError, listing every memory, unless ``name`` is one."""
+    if name not in MEMORIES:
+        raise ValueError(f"unknown memory {name!r}; the registry has: {', '.join(MEMORIES)}")
 
 
 def build(name: str, d_model: int, n_heads: int, segment_len: int = 64) -> nn.Module:
-    if name not in ZOO:
-        raise ValueError(f"unknown memory {name!r}; the zoo has: {', '.join(ZOO)}")
-    return ZOO[name].make(d_model, n_heads, segment_len)
+    check(name)
+    return MEMORIES[name].make(d_model, n_heads, segment_len)
 
 
 def mixer(name: str, segment_len: int = 64) -> Callable[[object, int], nn.Module]:
     """A ``Decoder`` mixer factory building ``name`` in every layer."""
-    build(name, 8, 2, segment_len)  # fail now, with the zoo's list, on a bad name
+    check(name)  # fail now, with the registry's list, on a bad name
     return lambda cfg, i: build(name, cfg.d_model, cfg.n_heads, segment_len)
 
 

@@ -34,9 +34,9 @@ from torch.utils.flop_counter import FlopCounterMode, _FlopCounterMode
 from tqdm import tqdm
 
 from memnb.eval.long_context import score_batch, stream
-from memnb.layers.registry import state_bytes
+from memnb.layers.registry import check, state_bytes
 from memnb.leaderboard import suite
-from memnb.leaderboard.registry import ModelConfig, build_model, check_name
+from memnb.leaderboard.registry import ModelConfig, build_model
 from memnb.seeding import seed_everything
 from memnb.train import TrainConfig, progress_enabled, train
 
@@ -115,7 +115,7 @@ def cost(model: torch.nn.Module, run: RunConfig, segment_len: int, vocab_size: i
 def run_contender(name: str, seed: int, model_cfg: ModelConfig, run: RunConfig, device: str = "cpu") -> dict:
     """Train and measure ``name`` with ``seed``: ``{"rows", "params", "train_time_s",
     "final_loss", **cost}`` (rows: one per task and length, contender and seed added)."""
-    check_name(name)
+    check(name)
     vocab = suite.suite_vocab()
     seed_everything(seed, threads=1)
     model = build_model(name, vocab.size, model_cfg).to(device)

@@ -1,44 +1,29 @@
-"""The contenders: every memory of the zoo plus the two the leaderboard adds, each in the same
-decoder at a matched parameter count.
+"""The contenders, each in the same decoder at a matched parameter count.
 
-``CONTENDERS`` is ``memnb.layers.registry.ZOO``'s entries (same names, same constructors) followed by
-``prefix_memory`` (AMS, ``memnb.layers.prefix_memory``) and ``retrieval_context`` (HRS's
-retrieval into context, ``memnb.layers.retrieval_context``). ``build_model`` puts one memory in
-every layer of ``memnb.models.Decoder`` and then sets every block's MLP width d_ff so that the
-whole model has as many parameters as the full-attention decoder with ``mlp_ratio = 4``:
+The contenders are every memory of ``memnb.layers.registry`` (``MEMORIES``: the zoo, then
+``prefix_memory`` and ``retrieval_context``). ``build_model`` puts one memory in every layer of
+``memnb.models.Decoder`` and then sets every block's MLP width d_ff so that the whole model has
+as many parameters as the full-attention decoder with ``mlp_ratio = 4``:
 
     params(d_ff) = P_0 + n_layers · (2 · d · d_ff + d_ff + d)        (P_0: all but the MLPs)
     d_ff = round((P_target − P_0 − n_layers · d) / (n_layers · (2d + 1)))
 
 so every contender is within one MLP unit (2d + 1 parameters per layer) of the target,
-whatever its memory costs. The resized MLPs are initialised as the decoder's own (N(0, 0.02),
-the output projection scaled by 1/√(2 · n_layers)).
+whatever its memory costs. The resized MLPs (``memnb.models.block.MLP``, GELU) are initialised
+as the decoder's own (N(0, 0.02), the output projection scaled by 1/√(2 · n_layers)).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import torch.nn as nn
+from memnb.layers import registry
+from memnb.layers.registry import MEMORIES, Entry
+from memnb.models.block import MLP
+from memnb.models.decoder import Decoder, DecoderConfig
+from memnb.models.init import gpt2_init
 
-from memnb.layers.prefix_memory import PrefixMemory
-from memnb.layers.registry import ZOO, Entry
-from memnb.layers.retrieval_context import RetrievalContext
-from memnb.models.decoder import MLP, Decoder, DecoderConfig
-
-CONTENDERS: dict[str, Entry] = {
-    **ZOO,
-    "prefix_memory": Entry(
-        "prefix_memory", "memnb.layers.prefix_memory", "AMS (causal)", lambda d, h, s: PrefixMemory(d, h, segment_len=s)
-    ),
-    "retrieval_context": Entry(
-        "retrieval_context",
-        "memnb.layers.retrieval_context",
-        "HRS retrieval into context",
-        lambda d, h, s: RetrievalContext(d, h, segment_len=s, chunk_len=max(1, s // 4)),
-    ),
-}
+CONTENDERS: dict[str, Entry] = MEMORIES  # every memory of the registry, in its order
 TARGET = "attention"  # the model whose parameter count every contender matches
 
 
@@ -56,30 +41,14 @@ class ModelConfig:
             raise ValueError(f"segment_len must be a multiple of 4 (retrieval chunks), got {self.segment_len}")
 
 
-def check_name(name: str) -> None:
-    if name not in CONTENDERS:
-        raise ValueError(f"unknown contender {name!r}; the leaderboard has: {', '.join(CONTENDERS)}")
-
-
 def _decoder(name: str, vocab_size: int, cfg: ModelConfig) -> Decoder:
     dec_cfg = DecoderConfig(vocab_size, d_model=cfg.d_model, n_layers=cfg.n_layers, n_heads=cfg.n_heads, mlp_ratio=4)
-    make = CONTENDERS[name].make
-    return Decoder(dec_cfg, lambda c, i: make(c.d_model, c.n_heads, cfg.segment_len))
-
-
-class SizedMLP(MLP):
-    """The decoder's MLP with width ``d_ff`` instead of ``mlp_ratio · d``."""
-
-    def __init__(self, d_model: int, d_ff: int, n_layers: int) -> None:
-        nn.Module.__init__(self)
-        self.fc, self.proj, self.drop = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model), nn.Dropout(0.0)
-        self.apply(Decoder._init)
-        nn.init.normal_(self.proj.weight, 0.0, 0.02 / math.sqrt(2 * n_layers))
+    return Decoder(dec_cfg, registry.mixer(name, cfg.segment_len))
 
 
 def matched_d_ff(name: str, vocab_size: int, cfg: ModelConfig) -> int:
     """The MLP width that brings ``name``'s decoder to the target's parameter count."""
-    check_name(name)
+    registry.check(name)
     target = _decoder(TARGET, vocab_size, cfg).num_params()
     model = _decoder(name, vocab_size, cfg)
     p0 = model.num_params() - sum(sum(p.numel() for p in b.mlp.parameters()) for b in model.blocks)
@@ -95,5 +64,6 @@ def build_model(name: str, vocab_size: int, cfg: ModelConfig) -> Decoder:
     d_ff = matched_d_ff(name, vocab_size, cfg)
     model = _decoder(name, vocab_size, cfg)
     for block in model.blocks:
-        block.mlp = SizedMLP(cfg.d_model, d_ff, cfg.n_layers)
+        block.mlp = MLP(cfg.d_model, d_ff)
+        gpt2_init(block.mlp, cfg.n_layers, ("proj.weight",))
     return model

@@ -35,6 +35,7 @@ import torch.nn as nn
 from memnb.layers.attention import CausalSelfAttention
 from memnb.layers.kv_memory import KVMemory
 from memnb.models.decoder import Decoder, DecoderConfig
+from memnb.models.init import scale_residual
 
 ARMS = ("baseline", "kv_memory", "write_then_read")
 
@@ -99,9 +100,7 @@ def build_model(arm: str, vocab_size: int, cfg: ArmConfig) -> Decoder:
 
     model = Decoder(dcfg, mixer)
     # the decoder scales "mixer.out_proj.weight"; the composite's projections sit one level deeper
-    for name, p in model.named_parameters():
-        if name.endswith(("mixer.attn.out_proj.weight", "mixer.memory.out_proj.weight")):
-            nn.init.normal_(p, 0.0, 0.02 / (2 * cfg.n_layers) ** 0.5)
+    scale_residual(model, cfg.n_layers, ("mixer.attn.out_proj.weight", "mixer.memory.out_proj.weight"))
     return model
 
 

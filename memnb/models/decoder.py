@@ -1,6 +1,7 @@
 """A small decoder-only transformer whose sequence mixer is any memnb layer.
 
-nanoGPT's block with a pluggable mixer (Radford et al. 2019; Karpathy's nanoGPT):
+nanoGPT's block with a pluggable mixer (Radford et al. 2019; Karpathy's nanoGPT;
+``memnb.models.block``):
 
     h = x + Mixer(LN(x), state)        # full attention, sliding window, Infini-attention, ...
     y = h + MLP(LN(h)),   MLP(u) = W_2 GELU(W_1 u)
@@ -21,6 +22,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from memnb.models.block import MLP, Block
+from memnb.models.init import gpt2_init
 
 
 @dataclass
@@ -43,31 +47,7 @@ class DecoderConfig:
 
 
 Mixer = Callable[[DecoderConfig, int], nn.Module]  # (config, layer index) -> layer
-
-
-class MLP(nn.Module):
-    def __init__(self, cfg: DecoderConfig) -> None:
-        super().__init__()
-        self.fc = nn.Linear(cfg.d_model, cfg.mlp_ratio * cfg.d_model)
-        self.proj = nn.Linear(cfg.mlp_ratio * cfg.d_model, cfg.d_model)
-        self.drop = nn.Dropout(cfg.dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.proj(F.gelu(self.fc(x))))
-
-
-class Block(nn.Module):
-    def __init__(self, cfg: DecoderConfig, mixer: nn.Module) -> None:
-        super().__init__()
-        self.ln1 = nn.LayerNorm(cfg.d_model)
-        self.mixer = mixer
-        self.ln2 = nn.LayerNorm(cfg.d_model)
-        self.mlp = MLP(cfg)
-
-    def forward(self, x: torch.Tensor, state=None):
-        h, state = self.mixer(self.ln1(x), state)
-        x = x + h
-        return x + self.mlp(self.ln2(x)), state
+RESIDUAL = ("mixer.out_proj.weight", "mlp.proj.weight")  # the projections GPT-2's init scales
 
 
 class Decoder(nn.Module):
@@ -78,19 +58,12 @@ class Decoder(nn.Module):
         self.cfg = cfg
         self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
         self.drop = nn.Dropout(cfg.dropout)
-        self.blocks = nn.ModuleList(Block(cfg, mixer(cfg, i)) for i in range(cfg.n_layers))
+        self.blocks = nn.ModuleList(
+            Block(cfg.d_model, mixer(cfg, i), MLP(cfg.d_model, cfg.mlp_ratio * cfg.d_model, dropout=cfg.dropout))
+            for i in range(cfg.n_layers)
+        )
         self.ln_f = nn.LayerNorm(cfg.d_model)
-        self.apply(self._init)
-        for name, p in self.named_parameters():  # GPT-2's scaled init of residual projections
-            if name.endswith(("mixer.out_proj.weight", "mlp.proj.weight")):
-                nn.init.normal_(p, 0.0, 0.02 / (2 * cfg.n_layers) ** 0.5)
-
-    @staticmethod
-    def _init(m: nn.Module) -> None:
-        if isinstance(m, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-        if isinstance(m, nn.Linear) and m.bias is not None:
-            nn.init.zeros_(m.bias)
+        gpt2_init(self, cfg.n_layers, RESIDUAL)
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

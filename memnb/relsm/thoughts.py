@@ -4,7 +4,7 @@ Z learned thought vectors z ∈ R^{Z×d} (init N(0, 0.02)) are refined K times b
 that reads the token states h (the backbone's output) by cross-attention, without RoPE:
 
     z ← z + CrossAttn(q = RMSNorm(z);  k, v = RMSNorm(h))
-    z ← z + W_2 (SiLU(W_1 RMSNorm(z)) ⊙ W_3 RMSNorm(z))          (SwiGLU)
+    z ← z + W_2 (SiLU(W_1 RMSNorm(z)) ⊙ W_3 RMSNorm(z))          (SwiGLU: ``memnb.models.block.MLP``)
 
 and the result is injected back into every token:  h ← h + W_{z→h} mean_Z(z).
 
@@ -27,19 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from memnb.layers.attention import check_heads, merge_heads, split_heads
-
-
-class SwiGLU(nn.Module):
-    """``W_2 (SiLU(W_1 x) ⊙ W_3 x)`` without biases (ReLSM's FFN)."""
-
-    def __init__(self, d_model: int, d_ff: int) -> None:
-        super().__init__()
-        self.w1 = nn.Linear(d_model, d_ff, bias=False)
-        self.w3 = nn.Linear(d_model, d_ff, bias=False)
-        self.w2 = nn.Linear(d_ff, d_model, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+from memnb.models.block import MLP
 
 
 class ThoughtCore(nn.Module):
@@ -53,7 +41,7 @@ class ThoughtCore(nn.Module):
         self.q = nn.Linear(d_model, d_model, bias=False)
         self.kv = nn.Linear(d_model, 2 * d_model, bias=False)
         self.out_proj = nn.Linear(d_model, d_model, bias=False)
-        self.ff = SwiGLU(d_model, d_ff)
+        self.ff = MLP(d_model, d_ff, "swiglu", bias=False)  # ReLSM's FFN: SwiGLU without biases
 
     def keys(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Keys and values ``[B, H, T, D_h]`` of the token states (computed once per forward)."""

@@ -31,6 +31,7 @@ from memnb.layers.attention import CausalSelfAttention
 from memnb.layers.memory_tokens import MemoryTokens
 from memnb.layers.ssd import Mamba2
 from memnb.models.decoder import Decoder, DecoderConfig
+from memnb.models.init import normal_init
 from memnb.relsm.act import GravesHalting, ShippedHalting
 from memnb.relsm.thoughts import ThoughtStream
 from memnb.relsm.vocab import PAD_ID
@@ -76,7 +77,7 @@ class LadderModel(Decoder):
         super().__init__(cfg, mixer)
         self.loops, self.head = loops, head
         if head is not None:  # ReLSM: N(0, 0.02) for every Linear, zero biases
-            head.apply(self._init)
+            head.apply(normal_init)
             if hasattr(head, "reset_parameters"):
                 head.reset_parameters()
 

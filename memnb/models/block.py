@@ -1,0 +1,139 @@
+"""The transformer block every memnb model is built from: one MLP, one pre-LN block.
+
+**MLP** (the position-wise feed-forward branch), with hidden width ``hidden``:
+
+    gelu / relu:  MLP(u) = W_2 act(W_1 u + b_1) + b_2                (GPT-2, nanoGPT; Radford et al. 2019)
+    swiglu:       MLP(u) = W_2 (SiLU(W_1 u) ⊙ W_3 u)                 (Shazeer 2020, "GLU Variants Improve
+                                                                       Transformer"; ReLSM, LLaMA: no biases)
+
+GELU is the exact (erf) form. ``bias=False`` drops b_1, b_2 (ReLSM's SwiGLU has none).
+
+**Block** (pre-LN residual block; nanoGPT's ``Block`` with a pluggable mixer and optional extra
+branches, each a residual added to the stream x in this order)::
+
+    x ← x + Mixer(LN_1 x)            the sequence mixer (absent when ``mixer`` is None)
+    x ← x + f(x)   for f in pre_mlp  extra branches before the MLP (HRS V18's cross-attention to
+                                     an engram; ``PreNorm`` wraps one that needs its own LN, as
+                                     Drex's Titans memory)
+    x ← x + MLP(LN_2 x)
+    x ← x + f(x)   for f in post_mlp extra branches after the MLP (Drex's L4 memory, read from
+                                     the block's output through its own LayerNorm)
+
+Every sub-layer but the MLP follows the memnb layer interface ``f(u, s) -> (y, s')``. A block
+with no extra branches carries its mixer's state, so a stack of plain blocks carries one mixer
+state per layer; a block built with extra branches carries a dict ``{name: state}`` (``"mixer"``
+for the mixer). ``None`` is the empty state. A branch named in ``reads`` keeps no memory of its
+own but reads one the caller passes as its state: ``y = f(x, memory)`` (y alone), run only when
+a memory is given (HRS's engram cross-attention). ``forward``'s keyword arguments, keyed by
+sub-layer name, pass per-call options (e.g. an attention mask) to that sub-layer.
+
+Each extra branch is also an attribute of the block under its name (``None`` when that slot is
+empty), so a model can reach ``block.l4`` or test ``block.xattn is not None``. The modules are
+registered in the order above (the parameter order: it fixes the order of the
+gradient-clipping norm's sum); ``PreNorm`` registers its LayerNorm after the layer it wraps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ACTIVATIONS = ("gelu", "relu", "swiglu")
+_ACT = {"gelu": F.gelu, "relu": F.relu, "swiglu": F.silu}
+
+
+class MLP(nn.Module):
+    """``d_model → hidden → d_model`` feed-forward branch; ``activation`` in ``ACTIVATIONS``."""
+
+    def __init__(
+        self, d_model: int, hidden: int, activation: str = "gelu", *, bias: bool = True, dropout: float = 0.0
+    ) -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+        if d_model < 1 or hidden < 1:
+            raise ValueError(f"d_model and hidden must be >= 1, got {d_model}, {hidden}")
+        self.activation = activation
+        self.fc = nn.Linear(d_model, hidden, bias=bias)  # W_1
+        self.up = nn.Linear(d_model, hidden, bias=bias) if activation == "swiglu" else None  # W_3 (gated only)
+        self.proj = nn.Linear(hidden, d_model, bias=bias)  # W_2
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = _ACT[self.activation](self.fc(x))
+        if self.up is not None:
+            h = h * self.up(x)
+        return self.drop(self.proj(h))
+
+
+class PreNorm(nn.Module):
+    """A memnb layer read through its own LayerNorm: ``(x, s) -> layer(LN x, s)``."""
+
+    def __init__(self, d_model: int, layer: nn.Module) -> None:
+        super().__init__()
+        self.layer = layer
+        self.norm = nn.LayerNorm(d_model)
+
+    def forward(self, x: torch.Tensor, state: Any = None, **kw: Any) -> tuple[torch.Tensor, Any]:
+        return self.layer(self.norm(x), state, **kw)
+
+
+class Block(nn.Module):
+    """Pre-LN block: mixer, extra branches, MLP (see the module docstring for the equations)."""
+
+    def __init__(
+        self,
+        d_model: int,
+        mixer: nn.Module | None,
+        mlp: nn.Module,
+        *,
+        pre_mlp: dict[str, nn.Module | None] | None = None,
+        post_mlp: dict[str, nn.Module | None] | None = None,
+        reads: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__()
+        pre_mlp, post_mlp = dict(pre_mlp or {}), dict(post_mlp or {})
+        names = [*pre_mlp, *post_mlp]
+        if len(set(names)) < len(names) or any(n in {"mixer", "mlp", "ln1", "ln2"} or hasattr(self, n) for n in names):
+            raise ValueError(f"extra branch names must be distinct and name no other Block attribute: {names}")
+        if unknown := set(reads) - set(names):
+            raise ValueError(f"reads names no extra branch: {sorted(unknown)}")
+        self.ln1 = nn.LayerNorm(d_model) if mixer is not None else None
+        self.mixer = mixer
+        for name, branch in pre_mlp.items():
+            setattr(self, name, branch)
+        self.ln2 = nn.LayerNorm(d_model)
+        self.mlp = mlp
+        for name, branch in post_mlp.items():
+            setattr(self, name, branch)
+        self.pre_mlp, self.post_mlp, self.reads = tuple(pre_mlp), tuple(post_mlp), frozenset(reads)
+
+    @property
+    def plain(self) -> bool:
+        """True when the block has no extra branch slots: its state is then the mixer's."""
+        return not (self.pre_mlp or self.post_mlp)
+
+    def _branch(self, name: str, x: torch.Tensor, states: dict, new: dict, kw: dict) -> torch.Tensor:
+        f, s = getattr(self, name), states.get(name)
+        if f is None or (name in self.reads and s is None):
+            return x
+        if name in self.reads:  # y = f(x, memory): the memory is the caller's and stays as it is
+            new[name] = s
+            return x + f(x, s, **kw.get(name, {}))
+        h, new[name] = f(x, s, **kw.get(name, {}))
+        return x + h
+
+    def forward(self, x: torch.Tensor, state: Any = None, **kw: dict[str, Any]) -> tuple[torch.Tensor, Any]:
+        states, new = ({"mixer": state} if self.plain else state or {}), {}
+        if self.mixer is not None:
+            h, new["mixer"] = self.mixer(self.ln1(x), states.get("mixer"), **kw.get("mixer", {}))
+            x = x + h
+        for name in self.pre_mlp:
+            x = self._branch(name, x, states, new, kw)
+        x = x + self.mlp(self.ln2(x))
+        for name in self.post_mlp:
+            x = self._branch(name, x, states, new, kw)
+        return x, (new.get("mixer") if self.plain else new)
