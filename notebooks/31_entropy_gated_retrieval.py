@@ -39,13 +39,7 @@
 # %% tags=["parameters"]
 profile = "cpu"
 seeds = None
-n_needles = None
-distractors = None
-passage_words = None
-pool_size = None
-gate_percentile = None
-gen_prompts = None
-gen_tokens = None
+overrides = {}
 
 # %%
 import itertools
@@ -65,33 +59,7 @@ from memnb.seeding import seed_everything
 from memnb.train import progress_enabled
 from memnb.train.backbone import load_backbone
 
-plotting.use_style()
-ch = Chapter(
-    "31_entropy_gated_retrieval",
-    profile,
-    seeds=seeds,
-    given={
-        "n_needles": n_needles,
-        "distractors": distractors,
-        "passage_words": passage_words,
-        "pool_size": pool_size,
-        "gate_percentile": gate_percentile,
-        "gen_prompts": gen_prompts,
-        "gen_tokens": gen_tokens,
-    },
-    defaults={
-        "n_needles": {"ci": 8, "cpu": 50, "gpu": 100},
-        "distractors": {"ci": [5, 20], "cpu": [20, 200, 2000], "gpu": [20, 200, 2000]},
-        "passage_words": {"ci": 40, "cpu": 40, "gpu": 40},
-        "pool_size": {"ci": 120, "cpu": 2400, "gpu": 2400},
-        "gate_percentile": {"ci": 50, "cpu": 50, "gpu": 50},
-        "gen_prompts": {"ci": 2, "cpu": 20, "gpu": 50},
-        "gen_tokens": {"ci": 12, "cpu": 30, "gpu": 30},
-    },
-)
-if max(ch["distractors"]) > ch["pool_size"]:
-    raise ValueError(f"distractors {ch['distractors']} need pool_size >= {max(ch['distractors'])}")
-print(f"profile={ch.profile} seeds={ch.seeds} " + " ".join(f"{k}={v}" for k, v in ch.params.items()))
+ch = Chapter.open("31_entropy_gated_retrieval", profile, seeds, overrides)
 
 # %% [markdown]
 # ## Setup

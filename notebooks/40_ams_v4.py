@@ -56,21 +56,7 @@
 # %% tags=["parameters"]
 profile = "cpu"
 seeds = None
-reader_steps = None
-n_sessions = None
-n_identity = None
-n_distractors = None
-max_new = None
-train_steps = None
-alt_steps = None
-e1_sessions = None
-e2_sessions = None
-e3_n = None
-e3_queries = None
-e4_pairs = None
-e5_n = None
-e7_betas = None
-e7_sessions = None
+overrides = {}
 
 # %%
 import time
@@ -93,54 +79,13 @@ from memnb.book.chapter import Chapter
 from memnb.seeding import seed_everything
 from memnb.train import progress_enabled
 
-plotting.use_style()
-ch = Chapter(
-    "40_ams_v4",
-    profile,
-    seeds=seeds,
-    given={
-        "reader_steps": reader_steps,
-        "n_sessions": n_sessions,
-        "n_identity": n_identity,
-        "n_distractors": n_distractors,
-        "max_new": max_new,
-        "train_steps": train_steps,
-        "alt_steps": alt_steps,
-        "e1_sessions": e1_sessions,
-        "e2_sessions": e2_sessions,
-        "e3_n": e3_n,
-        "e3_queries": e3_queries,
-        "e4_pairs": e4_pairs,
-        "e5_n": e5_n,
-        "e7_betas": e7_betas,
-        "e7_sessions": e7_sessions,
-    },
-    defaults={
-        "reader_steps": {"ci": 4, "cpu": 400, "gpu": 3000},
-        "n_sessions": {"ci": 2, "cpu": 17, "gpu": 100},
-        "n_identity": {"ci": 2, "cpu": 3, "gpu": 5},
-        "n_distractors": {"ci": 2, "cpu": 4, "gpu": 5},
-        "max_new": {"ci": 4, "cpu": 10, "gpu": 30},
-        "train_steps": {"ci": 2, "cpu": 60, "gpu": 60},
-        "alt_steps": {"ci": 2, "cpu": 60, "gpu": 1000},
-        "e1_sessions": {"ci": 1, "cpu": 3, "gpu": 20},
-        "e2_sessions": {"ci": 1, "cpu": 6, "gpu": 50},
-        "e3_n": {"ci": [1, 2, 5], "cpu": [1, 2, 5, 10, 20, 40], "gpu": [1, 2, 5, 10, 20, 40]},
-        "e3_queries": {"ci": 1, "cpu": 6, "gpu": 100},
-        "e4_pairs": {"ci": 1, "cpu": 3, "gpu": 30},
-        "e5_n": {"ci": [10, 20], "cpu": [10, 20, 100, 200], "gpu": [10, 20, 100, 1000]},
-        "e7_betas": {"ci": [0.0, 4.0], "cpu": [0.0, 2.0, 4.0, 8.0], "gpu": [0.0, 2.0, 4.0, 8.0]},
-        "e7_sessions": {"ci": 1, "cpu": 4, "gpu": 30},
-    },
-)
+ch = Chapter.open("40_ams_v4", profile, seeds, overrides)
 
 
 def fm(name: str) -> str:
     """A recorded metric as "mean ± CI half-width (n)"."""
     return stats.fmt(ch.metrics[name])
 
-
-print(f"profile={ch.profile} seeds={ch.seeds} " + " ".join(f"{k}={v}" for k, v in ch.params.items()))
 
 # %% [markdown]
 # ## Scale decisions
