@@ -131,26 +131,9 @@ sets = {
     name: scaling.length_engrams(model, plays, ch["lengths"], max_chunks=ch["max_chunks"], layer=layer, window=window)
     for name, model in tqdm(encoders.items(), desc="engrams", disable=not progress_enabled())
 }
-rows = []
-for L in tqdm(ch["lengths"], desc="lengths", disable=not progress_enabled()):
-    toks, _, labels, starts = sets["backbone"][L]
-    lexical = engram.bag_of_tokens(toks, tok.vocab_size)
-    for seed in ch.seeds:
-        kw = {"n_pairs": ch["n_pairs"], "min_gap": ch["min_gap"], "seed": seed}
-        for name in encoders:
-            _, e, _, _ = sets[name][L]
-            rows.append(
-                {"length": L, "seed": seed, "features": name, **scaling.evaluate_length(e, labels, starts, **kw)}
-            )
-        rows.append(
-            {
-                "length": L,
-                "seed": seed,
-                "features": "tfidf",
-                **scaling.evaluate_length(lexical, labels, starts, classifiers=False, **kw),
-            }
-        )
-scores = pd.DataFrame(rows)
+scores = pd.DataFrame(
+    scaling.score_lengths(sets, ch.seeds, vocab_size=tok.vocab_size, n_pairs=ch["n_pairs"], min_gap=ch["min_gap"])
+)
 n_chunks = {L: len(sets["backbone"][L][0]) for L in ch["lengths"]}
 print(f"chunks per length (6 plays): {n_chunks}")
 (
