@@ -5,6 +5,7 @@ import matplotlib
 import pandas as pd
 import pytest
 import torch
+from test_ams_model import CharTok  # bytes as ids: enough for the AMS code paths
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from memnb.ams import report, study
@@ -12,18 +13,6 @@ from memnb.ams import sessions as S
 from memnb.ams.presets import AmsV4
 
 matplotlib.use("Agg")
-
-
-class CharTok:
-    """Bytes as ids (vocab 256): enough for the AMS code paths."""
-
-    eos_id, pad_id = 0, 0
-
-    def encode(self, text):
-        return [b for b in text.encode()][:60]
-
-    def decode(self, ids):
-        return bytes(int(i) for i in ids).decode(errors="replace")
 
 
 @pytest.fixture(scope="module")
