@@ -48,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     from memnb.book import runner
 
     if args.cmd == "list":
-        for name in runner.chapters():
-            params = runner.notebook_parameters((runner.NOTEBOOKS / f"{name}.py").read_text())
+        from memnb.book.presets import preset_class
+
+        for name in runner.chapters():  # each chapter's parameters at the default profile
+            params = preset_class(name).resolve(profiles.DEFAULT_PROFILE).as_dict()
             print(f"{name:28s} " + " ".join(f"{k}={v!r}" for k, v in params.items()))
         return 0
     if args.cmd == "bench":

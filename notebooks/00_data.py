@@ -36,7 +36,7 @@
 # %% tags=["parameters"]
 profile = "cpu"
 seeds = None
-n_examples = None
+overrides = {}
 
 # %%
 import matplotlib.pyplot as plt
@@ -50,16 +50,8 @@ from memnb.book.chapter import Chapter
 from memnb.data import corpus, stories, tokenizers
 from memnb.data.tasks import TASKS, task_ranges
 
-plotting.use_style()
-ch = Chapter(
-    "00_data",
-    profile,
-    seeds=seeds,
-    given={"n_examples": n_examples},
-    defaults={"n_examples": {"ci": 64, "cpu": 512, "gpu": 2048}},
-)
+ch = Chapter.open("00_data", profile, seeds, overrides)
 seed = ch.seeds[0]
-print(f"profile={ch.profile} seed={seed} examples per task={ch['n_examples']}")
 
 # %% [markdown]
 # ## The corpus

@@ -31,13 +31,7 @@
 # %% tags=["parameters"]
 profile = "cpu"
 seeds = None
-steps = None
-d_model = None
-n_layers = None
-seq_len = None
-batch_size = None
-bpe_vocab = None
-eval_chars = None
+overrides = {}
 
 # %%
 import matplotlib.pyplot as plt
@@ -57,32 +51,7 @@ from memnb.train import TrainConfig
 from memnb.train.backbone import load_backbone
 from memnb.train.lm import fit_lm
 
-plotting.use_style()
-ch = Chapter(
-    "01_baseline",
-    profile,
-    seeds=seeds,
-    given=dict(
-        steps=steps,
-        d_model=d_model,
-        n_layers=n_layers,
-        seq_len=seq_len,
-        batch_size=batch_size,
-        bpe_vocab=bpe_vocab,
-        eval_chars=eval_chars,
-    ),
-    defaults=dict(
-        steps={"ci": 20, "cpu": 400, "gpu": 5000},
-        d_model={"ci": 32, "cpu": 128, "gpu": 384},
-        n_layers={"ci": 2, "cpu": 4, "gpu": 6},
-        seq_len={"ci": 64, "cpu": 128, "gpu": 256},
-        batch_size={"ci": 8, "cpu": 16, "gpu": 64},
-        bpe_vocab={"ci": 1024, "cpu": 4096, "gpu": 4096},
-        eval_chars={"ci": 4_000, "cpu": 100_000, "gpu": 400_000},
-    ),
-)
-print(f"profile={ch.profile} seeds={ch.seeds} device={ch.device}")
-pd.Series(ch.params).to_frame("value")
+ch = Chapter.open("01_baseline", profile, seeds, overrides)
 
 # %% [markdown]
 # ## The data

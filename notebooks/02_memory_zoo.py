@@ -39,9 +39,7 @@
 # %% tags=["parameters"]
 profile = "cpu"
 seeds = None
-d_model = None
-seq_len = None
-bench_lengths = None
+overrides = {}
 
 # %%
 import matplotlib.pyplot as plt
@@ -61,19 +59,7 @@ from memnb.ops.gated_delta_rule import IMPLS as GDR_IMPLS
 from memnb.ops.gated_delta_rule import gated_delta_rule
 from memnb.seeding import seed_everything
 
-plotting.use_style()
-ch = Chapter(
-    "02_memory_zoo",
-    profile,
-    seeds=seeds,
-    given={"d_model": d_model, "seq_len": seq_len, "bench_lengths": bench_lengths},
-    defaults={
-        "d_model": {"ci": 32, "cpu": 64, "gpu": 128},
-        "seq_len": {"ci": 48, "cpu": 256, "gpu": 1024},
-        "bench_lengths": {"ci": [128, 256], "cpu": [512, 2048, 8192], "gpu": [512, 2048, 8192, 32768]},
-    },
-)
-print(f"profile={ch.profile} seeds={ch.seeds} d_model={ch['d_model']} seq_len={ch['seq_len']}")
+ch = Chapter.open("02_memory_zoo", profile, seeds, overrides)
 
 # %% [markdown]
 # ## 1. Exact, causal, segment-recurrent

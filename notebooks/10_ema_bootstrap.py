@@ -44,15 +44,7 @@
 # %% tags=["parameters"]
 profile = "cpu"
 seeds = None
-lengths = None
-seed_lengths = None
-probe_d = None
-n_train = None
-n_eval = None
-train_lengths = None
-train_steps = None
-train_lr = None
-train_eval = None
+overrides = {}
 
 # %%
 import matplotlib.pyplot as plt
@@ -69,39 +61,11 @@ from memnb.drex.sweep import run_grid, write_rate_table
 from memnb.drex.task import N_PAIRS, VALUES
 from memnb.drex.verdicts import threshold_verdict
 
-plotting.use_style()
-ch = Chapter(
-    "10_ema_bootstrap",
-    profile,
-    seeds=seeds,
-    given={
-        "lengths": lengths,
-        "seed_lengths": seed_lengths,
-        "probe_d": probe_d,
-        "n_train": n_train,
-        "n_eval": n_eval,
-        "train_lengths": train_lengths,
-        "train_steps": train_steps,
-        "train_lr": train_lr,
-        "train_eval": train_eval,
-    },
-    defaults={
-        "lengths": {"ci": [16, 32], "cpu": [16, 24, 32, 48, 64, 96, 128]},
-        "seed_lengths": {"ci": [32], "cpu": [32, 96]},
-        "probe_d": {"ci": 16, "cpu": 16},
-        "n_train": {"ci": 256, "cpu": 1024, "gpu": 4096},
-        "n_eval": {"ci": 128, "cpu": 512, "gpu": 2048},
-        "train_lengths": {"ci": [16], "cpu": [16, 32, 96], "gpu": [16, 24, 32, 48, 64, 96, 128]},
-        "train_steps": {"ci": 5, "cpu": 800, "gpu": 800},  # the seed's 800 Adam steps
-        "train_lr": {"ci": 3e-4, "cpu": 3e-4, "gpu": 3e-4},  # the seed's lr
-        "train_eval": {"ci": 64, "cpu": 1920, "gpu": 1920},  # the seed's 60 batches of 32
-    },
-)
+ch = Chapter.open("10_ema_bootstrap", profile, seeds, overrides)
 SCHEDULES = list(theory.ALPHA_SCHEDULES)
 THETA = 0.40  # exp_47_1's gate threshold
 CHANCE_VOCAB = 1 / (VALUES[1] - VALUES[0])  # guess any value token
 CHANCE_CONTEXT = 1 / N_PAIRS  # guess one of the in-context values
-print(f"profile={ch.profile} seeds={ch.seeds} params={ch.params}")
 n_values = VALUES[1] - VALUES[0]
 print(f"chance: {CHANCE_VOCAB:.3f} (any of {n_values} values), {CHANCE_CONTEXT:.3f} (one of {N_PAIRS} in context)")
 

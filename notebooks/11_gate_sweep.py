@@ -32,16 +32,7 @@
 # %% tags=["parameters"]
 profile = "cpu"
 seeds = None
-thresholds = None
-lengths = None
-probe_d = None
-n_train = None
-n_eval = None
-train_steps = None
-train_lr = None
-audit_steps = None
-audit_lr = None
-audit_eval = None
+overrides = {}
 
 # %%
 from dataclasses import replace
@@ -59,39 +50,10 @@ from memnb.drex.sweep import run_grid, write_rate_table
 from memnb.drex.task import N_PAIRS
 from memnb.drex.verdicts import threshold_verdict
 
-plotting.use_style()
-ch = Chapter(
-    "11_gate_sweep",
-    profile,
-    seeds=seeds,
-    given={
-        "thresholds": thresholds,
-        "lengths": lengths,
-        "probe_d": probe_d,
-        "n_train": n_train,
-        "n_eval": n_eval,
-        "train_steps": train_steps,
-        "train_lr": train_lr,
-        "audit_steps": audit_steps,
-        "audit_lr": audit_lr,
-        "audit_eval": audit_eval,
-    },
-    defaults={
-        "thresholds": {"ci": [0.5, 0.7, 0.9], "cpu": [0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9]},
-        "lengths": {"ci": [32], "cpu": [32, 96]},
-        "probe_d": {"ci": 16, "cpu": 16},
-        "n_train": {"ci": 256, "cpu": 1024, "gpu": 4096},
-        "n_eval": {"ci": 128, "cpu": 512, "gpu": 2048},
-        "train_steps": {"ci": 10, "cpu": 150, "gpu": 800},
-        "train_lr": {"ci": 3e-3, "cpu": 3e-3, "gpu": 3e-4},
-        "audit_steps": {"ci": 5, "cpu": 800, "gpu": 800},  # the seed's protocol for §2
-        "audit_lr": {"ci": 3e-4, "cpu": 3e-4, "gpu": 3e-4},
-        "audit_eval": {"ci": 64, "cpu": 1920, "gpu": 1920},  # the seed's 60 batches of 32
-    },
-)
+ch = Chapter.open("11_gate_sweep", profile, seeds, overrides)
 BANDS = {32: (0.20, 0.70), 96: (0.15, 0.50)}  # the seed's target write-rate bands
 split = ProbeConfig(layout="seed", memory="split", thresh=0.70, gate="or")
-print(f"profile={ch.profile} seeds={ch.seeds} params={ch.params}; chance 1/{N_PAIRS} in context")
+print(f"chance: 1/{N_PAIRS} in context")
 
 # %% [markdown]
 # ## 1. Write rate vs θ: closed form, at initialisation

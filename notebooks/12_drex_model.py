@@ -40,17 +40,7 @@
 # %% tags=["parameters"]
 profile = "cpu"
 seeds = None
-d_model = None
-n_layers = None
-segment_len = None
-n_segments = None
-batch_size = None
-steps = None
-passkey_lengths = None
-babi_lengths = None
-n_eval = None
-bench_tokens = None
-val_tokens = None
+overrides = {}
 
 # %%
 import matplotlib.pyplot as plt
@@ -67,41 +57,8 @@ from memnb.eval.long_context import TASK_NAMES, evaluate_long_context, stream
 from memnb.eval.nll import stream_nll
 from memnb.seeding import seed_everything
 
-plotting.use_style()
-ch = Chapter(
-    "12_drex_model",
-    profile,
-    seeds=seeds,
-    given=dict(
-        d_model=d_model,
-        n_layers=n_layers,
-        segment_len=segment_len,
-        n_segments=n_segments,
-        batch_size=batch_size,
-        steps=steps,
-        passkey_lengths=passkey_lengths,
-        babi_lengths=babi_lengths,
-        n_eval=n_eval,
-        bench_tokens=bench_tokens,
-        val_tokens=val_tokens,
-    ),
-    defaults=dict(
-        d_model={"ci": 32, "cpu": 64, "gpu": 256},
-        n_layers={"ci": 2, "cpu": 2, "gpu": 4},
-        segment_len={"ci": 32, "cpu": 128, "gpu": 512},
-        n_segments={"ci": 2, "cpu": 2, "gpu": 4},
-        batch_size={"ci": 4, "cpu": 16, "gpu": 16},
-        steps={"ci": 6, "cpu": 200, "gpu": 5000},
-        passkey_lengths={"ci": [96, 256], "cpu": [128, 1024, 2048, 4096, 8192], "gpu": [512, 2048, 4096, 8192, 16384]},
-        babi_lengths={"ci": [1024], "cpu": [1024, 4096], "gpu": [2048, 4096, 8192]},
-        n_eval={"ci": 2, "cpu": 12, "gpu": 50},
-        bench_tokens={"ci": 64, "cpu": 2048, "gpu": 16384},
-        val_tokens={"ci": 2048, "cpu": 65536, "gpu": 262144},
-    ),
-)
+ch = Chapter.open("12_drex_model", profile, seeds, overrides)
 S, W = ch["segment_len"], ch["segment_len"] * ch["n_segments"]
-print(f"profile={ch.profile} seeds={ch.seeds} device={ch.device}")
-pd.Series(ch.params).to_frame("value")
 
 # %% [markdown]
 # ## Data and the arms

@@ -52,20 +52,7 @@
 # %% tags=["parameters"]
 profile = "cpu"
 seeds = None
-d_model = None
-n_layers = None
-n_heads = None
-n_thoughts = None
-latent_k = None
-act_max_k = None
-batch_size = None
-alg_steps = None
-lang_steps = None
-lr = None
-eval_n = None
-val_windows = None
-window = None
-needle_lengths = None
+overrides = {}
 
 # %%
 import matplotlib.pyplot as plt
@@ -84,47 +71,9 @@ from memnb.relsm.ladder import run_ladder
 from memnb.relsm.variants import CAUSAL, VARIANTS, LadderConfig, build
 from memnb.relsm.vocab import joint_vocab
 
-plotting.use_style()
-ch = Chapter(
-    "20_relsm_ladder",
-    profile,
-    seeds=seeds,
-    given={
-        "d_model": d_model,
-        "n_layers": n_layers,
-        "n_heads": n_heads,
-        "n_thoughts": n_thoughts,
-        "latent_k": latent_k,
-        "act_max_k": act_max_k,
-        "batch_size": batch_size,
-        "alg_steps": alg_steps,
-        "lang_steps": lang_steps,
-        "lr": lr,
-        "eval_n": eval_n,
-        "val_windows": val_windows,
-        "window": window,
-        "needle_lengths": needle_lengths,
-    },  # fmt: skip
-    defaults={
-        "d_model": {"ci": 16, "cpu": 32, "gpu": 256},
-        "n_layers": {"ci": 3, "cpu": 3, "gpu": 6},
-        "n_heads": {"ci": 2, "cpu": 4, "gpu": 8},
-        "n_thoughts": {"ci": 4, "cpu": 4, "gpu": 16},
-        "latent_k": {"ci": 2, "cpu": 2, "gpu": 4},
-        "act_max_k": {"ci": 4, "cpu": 4, "gpu": 8},
-        "batch_size": {"ci": 12, "cpu": 32, "gpu": 64},
-        "alg_steps": {"ci": 8, "cpu": 200, "gpu": 8000},
-        "lang_steps": {"ci": 4, "cpu": 50, "gpu": 2000},
-        "lr": {"ci": 3e-3, "cpu": 3e-3, "gpu": 6e-4},
-        "eval_n": {"ci": 4, "cpu": 48, "gpu": 500},
-        "val_windows": {"ci": 2, "cpu": 16, "gpu": 128},
-        "window": {"ci": 16, "cpu": 64, "gpu": 128},
-        "needle_lengths": {"ci": [32], "cpu": [32, 64, 128], "gpu": [64, 256, 1024, 2048]},
-    },
-)
+ch = Chapter.open("20_relsm_ladder", profile, seeds, overrides)
 TASKS = ["parity", "addition", "copy", "reverse", "dyck"]
 THREADS = 1  # tiny models: one thread is as fast as two and gives the same numbers on any machine
-print(f"profile={ch.profile} seeds={ch.seeds} params={ch.params}")
 
 # %% [markdown]
 # ## Setup: data, arms and their sizes

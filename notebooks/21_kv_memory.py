@@ -63,17 +63,7 @@
 # %% tags=["parameters"]
 profile = "cpu"
 seeds = None
-tasks = None
-steps = None
-control_steps = None
-batch_size = None
-d_model = None
-train_lengths = None
-test_lengths = None
-n_eval = None
-capacity = None
-top_k = None
-margin = None
+overrides = {}
 
 # %%
 import matplotlib.pyplot as plt
@@ -87,46 +77,8 @@ from memnb.memarch.experiment import make_batch
 from memnb.memarch.model import parameter_gap
 from memnb.seeding import seed_everything
 
-plotting.use_style()
-ch = Chapter(
-    "21_kv_memory",
-    profile,
-    seeds=seeds,
-    given=dict(
-        tasks=tasks,
-        steps=steps,
-        control_steps=control_steps,
-        batch_size=batch_size,
-        d_model=d_model,
-        train_lengths=train_lengths,
-        test_lengths=test_lengths,
-        n_eval=n_eval,
-        capacity=capacity,
-        top_k=top_k,
-        margin=margin,
-    ),
-    defaults=dict(
-        tasks={
-            "ci": ["mem_brackets", "mem_copy"],
-            "cpu": ["mem_brackets", "mem_copy", "mem_repeat"],
-            "gpu": ["mem_brackets", "mem_copy", "mem_repeat"],
-        },
-        steps={"ci": 15, "cpu": 250, "gpu": 3000},
-        control_steps={"ci": 15, "cpu": 200, "gpu": 1000},
-        batch_size={"ci": 8, "cpu": 16, "gpu": 64},
-        d_model={"ci": 32, "cpu": 64, "gpu": 128},
-        train_lengths={"ci": [8, 16], "cpu": [16, 32], "gpu": [16, 64]},
-        test_lengths={"ci": [16, 32], "cpu": [16, 32, 64, 128], "gpu": [32, 64, 128, 256, 512]},
-        n_eval={"ci": 16, "cpu": 64, "gpu": 512},
-        capacity={"ci": 128, "cpu": 256, "gpu": 1024},
-        top_k={"ci": 4, "cpu": 4, "gpu": 4},
-        margin={"ci": 0.02, "cpu": 0.02, "gpu": 0.02},
-    ),
-)
+ch = Chapter.open("21_kv_memory", profile, seeds, overrides)
 arm_cfg = memarch.ArmConfig(d_model=ch["d_model"], capacity=ch["capacity"], top_k=ch["top_k"])
-longest = max(ch["test_lengths"])
-if ch["capacity"] < 2 * longest:
-    raise ValueError(f"capacity ({ch['capacity']}) must reach back over a whole test sequence (2·{longest}); raise it")
 run_kw = dict(
     train_lengths=tuple(ch["train_lengths"]),
     test_lengths=tuple(ch["test_lengths"]),
@@ -134,7 +86,7 @@ run_kw = dict(
     n_eval=ch["n_eval"],
 )
 ood_lengths = [L for L in ch["test_lengths"] if L > ch["train_lengths"][1]]
-print(f"profile={ch.profile} seeds={ch.seeds} tasks={ch['tasks']} steps={ch['steps']} {arm_cfg}")
+print(arm_cfg)
 print(f"trained on lengths {ch['train_lengths']}, tested on {ch['test_lengths']} (beyond training: {ood_lengths})")
 
 # %% [markdown]

@@ -48,18 +48,7 @@
 # %% tags=["parameters"]
 profile = "cpu"
 seeds = None
-d_model = None
-n_layers = None
-seq_len = None
-window = None
-batch_size = None
-steps = None
-update_interval = None
-momentum = None
-n_eval = None
-n_samples = None
-prompt_len = None
-gen_len = None
+overrides = {}
 
 # %%
 import math
@@ -75,56 +64,8 @@ from memnb.data import encode_corpus, get_tokenizer
 from memnb.hrs.experiment import ARMS, Setup, mauve_by_seed, references, run_arm
 from memnb.hrs.probes import peer_check
 
-plotting.use_style()
-ch = Chapter(
-    "30_engram_leakage",
-    profile,
-    seeds=seeds,
-    given=dict(
-        d_model=d_model,
-        n_layers=n_layers,
-        seq_len=seq_len,
-        window=window,
-        batch_size=batch_size,
-        steps=steps,
-        update_interval=update_interval,
-        momentum=momentum,
-        n_eval=n_eval,
-        n_samples=n_samples,
-        prompt_len=prompt_len,
-        gen_len=gen_len,
-    ),
-    defaults=dict(
-        d_model={"ci": 32, "cpu": 64, "gpu": 256},
-        n_layers={"ci": 4, "cpu": 4, "gpu": 6},
-        seq_len={"ci": 32, "cpu": 64, "gpu": 256},
-        window={"ci": 8, "cpu": 16, "gpu": 64},
-        batch_size={"ci": 4, "cpu": 16, "gpu": 64},
-        steps={"ci": 8, "cpu": 300, "gpu": 3000},
-        update_interval={"ci": 2, "cpu": 10, "gpu": 100},
-        momentum={"ci": 0.5, "cpu": 0.9, "gpu": 0.99},
-        n_eval={"ci": 4, "cpu": 64, "gpu": 256},
-        n_samples={"ci": 12, "cpu": 40, "gpu": 200},
-        prompt_len={"ci": 8, "cpu": 24, "gpu": 64},
-        gen_len={"ci": 16, "cpu": 40, "gpu": 128},
-    ),
-)
-setup = Setup(
-    d_model=ch["d_model"],
-    n_layers=ch["n_layers"],
-    seq_len=ch["seq_len"],
-    window=ch["window"],
-    batch_size=ch["batch_size"],
-    steps=ch["steps"],
-    update_interval=ch["update_interval"],
-    momentum=ch["momentum"],
-    n_eval=ch["n_eval"],
-    n_samples=ch["n_samples"],
-    prompt_len=ch["prompt_len"],
-    gen_len=ch["gen_len"],
-)
-print(f"profile={ch.profile} seeds={ch.seeds} device={ch.device}")
-pd.Series(ch.params).to_frame("value")
+ch = Chapter.open("30_engram_leakage", profile, seeds, overrides)
+setup = Setup(**ch.params)
 
 # %% [markdown]
 # ## Data and model

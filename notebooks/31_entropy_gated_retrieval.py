@@ -39,59 +39,22 @@
 # %% tags=["parameters"]
 profile = "cpu"
 seeds = None
-n_needles = None
-distractors = None
-passage_words = None
-pool_size = None
-gate_percentile = None
-gen_prompts = None
-gen_tokens = None
+overrides = {}
 
 # %%
-import itertools
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from tqdm.auto import tqdm
 
 from memnb import plotting, stats
 from memnb.book.chapter import Chapter
 from memnb.data.corpus import load_corpus
-from memnb.hrs.retrieval import engram_store, entropy, needles, niah
+from memnb.hrs.retrieval import entropy, experiment, needles, niah
 from memnb.models.backbone import untrained_backbone
-from memnb.seeding import seed_everything
-from memnb.train import progress_enabled
 from memnb.train.backbone import load_backbone
 
-plotting.use_style()
-ch = Chapter(
-    "31_entropy_gated_retrieval",
-    profile,
-    seeds=seeds,
-    given={
-        "n_needles": n_needles,
-        "distractors": distractors,
-        "passage_words": passage_words,
-        "pool_size": pool_size,
-        "gate_percentile": gate_percentile,
-        "gen_prompts": gen_prompts,
-        "gen_tokens": gen_tokens,
-    },
-    defaults={
-        "n_needles": {"ci": 8, "cpu": 50, "gpu": 100},
-        "distractors": {"ci": [5, 20], "cpu": [20, 200, 2000], "gpu": [20, 200, 2000]},
-        "passage_words": {"ci": 40, "cpu": 40, "gpu": 40},
-        "pool_size": {"ci": 120, "cpu": 2400, "gpu": 2400},
-        "gate_percentile": {"ci": 50, "cpu": 50, "gpu": 50},
-        "gen_prompts": {"ci": 2, "cpu": 20, "gpu": 50},
-        "gen_tokens": {"ci": 12, "cpu": 30, "gpu": 30},
-    },
-)
-if max(ch["distractors"]) > ch["pool_size"]:
-    raise ValueError(f"distractors {ch['distractors']} need pool_size >= {max(ch['distractors'])}")
-print(f"profile={ch.profile} seeds={ch.seeds} " + " ".join(f"{k}={v}" for k, v in ch.params.items()))
+ch = Chapter.open("31_entropy_gated_retrieval", profile, seeds, overrides)
 
 # %% [markdown]
 # ## Setup
@@ -143,44 +106,10 @@ print(f"{n_total} needles per seed; other-needle distractor pools: {needle_sizes
 # calibrated threshold; the dotted line is the seed's 4.0 bits.
 
 # %%
-pool_ids = tok.encode_batch(pool)
-lms = {"backbone": backbone, "random_init": random_lm}
-pool_enc = {name: engram_store.encode(m, pool_ids, layer=layer) for name, m in lms.items()}
-runs, ent_rows, gate_rows = [], [], []
-for seed in tqdm(ch.seeds, desc="seeds", disable=not progress_enabled()):
-    seed_everything(seed)
-    ns = needles.make_needles(n_total, seed)
-    sims_bb, ent = niah.model_sims(backbone, tok, ns, pool_enc["backbone"], layer=layer)
-    sims_rand, _ = niah.model_sims(random_lm, tok, ns, pool_enc["random_init"], layer=layer)
-    sims = {"backbone": sims_bb, "random_init": sims_rand, "tfidf": niah.tfidf_sims(ns, pool)}
-    threshold = float(np.percentile(ent["pool"], ch["gate_percentile"]))
-    gates_used = {"seed_4bits": 4.0, "calibrated": threshold}
-    stored_by = {g: {k: engram_store.gate(v, t) for k, v in ent.items()} for g, t in gates_used.items()}
-    gate_rows.append(
-        {
-            "seed": seed,
-            "threshold_bits": threshold,
-            "needles_stored": stored_by["calibrated"]["needles"].mean(),
-            "pool_stored": stored_by["calibrated"]["pool"].mean(),
-            "needles_stored_at_4bits": engram_store.gate(ent["needles"], 4.0).mean(),
-            "pool_stored_at_4bits": engram_store.gate(ent["pool"], 4.0).mean(),
-        }
-    )
-    ent_rows += [{"seed": seed, "text": "needle", "bits": h} for h in ent["needles"]]
-    ent_rows += [{"seed": seed, "text": "Shakespeare passage", "bits": h} for h in ent["pool"]]
-    for (gate_name, stored), (retriever, k) in itertools.product(stored_by.items(), sims.items()):
-        for pool_name, n, query in itertools.product(niah.POOLS, ch["distractors"], niah.QUERIES):
-            if n > (len(pool) if pool_name == "shakespeare" else n_total - 1):
-                continue
-            ranks = niah.needle_ranks(
-                k, stored, pool=pool_name, n_distractors=n, query=query, n_needles=ch["n_needles"], seed=seed
-            )
-            runs.append(
-                {"seed": seed, "gate": gate_name, "keys": retriever, "pool": pool_name, "distractors": n}
-                | {"query": query}
-                | niah.scores(ranks)
-            )
-runs, gates, ents = pd.DataFrame(runs), pd.DataFrame(gate_rows), pd.DataFrame(ent_rows)
+runs, gates, ents = experiment.run_seeds(
+    {"backbone": backbone, "random_init": random_lm}, tok, pool, ch.seeds, layer=layer, n_total=n_total,
+    n_needles=ch["n_needles"], distractors=ch["distractors"], gate_percentile=ch["gate_percentile"],
+)  # fmt: skip
 
 fig, axes = plotting.subplots(1)
 ax = axes[0, 0]

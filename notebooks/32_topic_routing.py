@@ -47,20 +47,7 @@
 # %% tags=["parameters"]
 profile = "cpu"
 seeds = None
-lengths = None
-sentence_len = None
-article_len = None
-play_tokens = None
-max_chunks = None
-n_pairs = None
-min_gap = None
-context_tokens = None
-prompt_tokens = None
-continuation_tokens = None
-n_prompts = None
-pool_items = None
-item_tokens = None
-kmeans_seeds = None
+overrides = {}
 
 # %%
 import matplotlib.pyplot as plt
@@ -78,54 +65,7 @@ from memnb.seeding import seed_everything
 from memnb.train import progress_enabled
 from memnb.train.backbone import load_backbone
 
-plotting.use_style()
-ch = Chapter(
-    "32_topic_routing",
-    profile,
-    seeds=seeds,
-    given={
-        "lengths": lengths,
-        "sentence_len": sentence_len,
-        "article_len": article_len,
-        "play_tokens": play_tokens,
-        "max_chunks": max_chunks,
-        "n_pairs": n_pairs,
-        "min_gap": min_gap,
-        "context_tokens": context_tokens,
-        "prompt_tokens": prompt_tokens,
-        "continuation_tokens": continuation_tokens,
-        "n_prompts": n_prompts,
-        "pool_items": pool_items,
-        "item_tokens": item_tokens,
-        "kmeans_seeds": kmeans_seeds,
-    },
-    defaults={
-        "lengths": {
-            "ci": [8, 32, 128],
-            "cpu": [8, 16, 32, 64, 128, 256, 512, 1024, 2048],
-            "gpu": [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
-        },
-        "sentence_len": {"ci": 8, "cpu": 32, "gpu": 32},
-        "article_len": {"ci": 128, "cpu": 512, "gpu": 512},
-        "play_tokens": {"ci": 4096, "cpu": 35000, "gpu": 35000},
-        "max_chunks": {"ci": 24, "cpu": 96, "gpu": 256},
-        "n_pairs": {"ci": 100, "cpu": 1000, "gpu": 4000},
-        "min_gap": {"ci": 256, "cpu": 2048, "gpu": 2048},
-        "context_tokens": {"ci": 16, "cpu": 64, "gpu": 256},
-        "prompt_tokens": {"ci": 16, "cpu": 32, "gpu": 64},
-        "continuation_tokens": {"ci": 16, "cpu": 32, "gpu": 128},
-        "n_prompts": {"ci": 6, "cpu": 48, "gpu": 300},
-        "pool_items": {"ci": 6, "cpu": 40, "gpu": 60},
-        "item_tokens": {"ci": 32, "cpu": 128, "gpu": 512},
-        "kmeans_seeds": {"ci": 2, "cpu": 5, "gpu": 5},
-    },
-)
-for key in ("sentence_len", "article_len", "item_tokens"):
-    if ch[key] not in ch["lengths"]:
-        raise ValueError(
-            f"{key}={ch[key]} must be one of lengths={ch['lengths']} (its scores and threshold come from there)"
-        )
-print(f"profile={ch.profile} seeds={ch.seeds} " + " ".join(f"{k}={v}" for k, v in ch.params.items()))
+ch = Chapter.open("32_topic_routing", profile, seeds, overrides)
 
 # %% [markdown]
 # ## Setup
@@ -191,26 +131,9 @@ sets = {
     name: scaling.length_engrams(model, plays, ch["lengths"], max_chunks=ch["max_chunks"], layer=layer, window=window)
     for name, model in tqdm(encoders.items(), desc="engrams", disable=not progress_enabled())
 }
-rows = []
-for L in tqdm(ch["lengths"], desc="lengths", disable=not progress_enabled()):
-    toks, _, labels, starts = sets["backbone"][L]
-    lexical = engram.bag_of_tokens(toks, tok.vocab_size)
-    for seed in ch.seeds:
-        kw = {"n_pairs": ch["n_pairs"], "min_gap": ch["min_gap"], "seed": seed}
-        for name in encoders:
-            _, e, _, _ = sets[name][L]
-            rows.append(
-                {"length": L, "seed": seed, "features": name, **scaling.evaluate_length(e, labels, starts, **kw)}
-            )
-        rows.append(
-            {
-                "length": L,
-                "seed": seed,
-                "features": "tfidf",
-                **scaling.evaluate_length(lexical, labels, starts, classifiers=False, **kw),
-            }
-        )
-scores = pd.DataFrame(rows)
+scores = pd.DataFrame(
+    scaling.score_lengths(sets, ch.seeds, vocab_size=tok.vocab_size, n_pairs=ch["n_pairs"], min_gap=ch["min_gap"])
+)
 n_chunks = {L: len(sets["backbone"][L][0]) for L in ch["lengths"]}
 print(f"chunks per length (6 plays): {n_chunks}")
 (

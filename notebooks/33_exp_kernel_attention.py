@@ -41,18 +41,7 @@
 # %% tags=["parameters"]
 profile = "cpu"
 seeds = None
-steps = None
-d_model = None
-n_layers = None
-n_heads = None
-seq_len = None
-batch_size = None
-chunk_chars = None
-chunks_per_play = None
-lines_per_play = None
-n_pairs = None
-min_gap = None
-val_chars = None
+overrides = {}
 
 # %%
 import matplotlib.pyplot as plt
@@ -70,41 +59,7 @@ from memnb.seeding import seed_everything
 from memnb.train import TrainConfig
 from memnb.train.lm import fit_lm
 
-plotting.use_style()
-ch = Chapter(
-    "33_exp_kernel_attention",
-    profile,
-    seeds=seeds,
-    given={
-        "steps": steps,
-        "d_model": d_model,
-        "n_layers": n_layers,
-        "n_heads": n_heads,
-        "seq_len": seq_len,
-        "batch_size": batch_size,
-        "chunk_chars": chunk_chars,
-        "chunks_per_play": chunks_per_play,
-        "lines_per_play": lines_per_play,
-        "n_pairs": n_pairs,
-        "min_gap": min_gap,
-        "val_chars": val_chars,
-    },
-    defaults={
-        "steps": {"ci": 20, "cpu": 300, "gpu": 3000},
-        "d_model": {"ci": 32, "cpu": 128, "gpu": 384},
-        "n_layers": {"ci": 2, "cpu": 4, "gpu": 6},
-        "n_heads": {"ci": 2, "cpu": 4, "gpu": 6},
-        "seq_len": {"ci": 64, "cpu": 256, "gpu": 256},
-        "batch_size": {"ci": 4, "cpu": 8, "gpu": 64},
-        "chunk_chars": {"ci": 256, "cpu": 256, "gpu": 256},
-        "chunks_per_play": {"ci": 8, "cpu": 50, "gpu": 50},
-        "lines_per_play": {"ci": 8, "cpu": 100, "gpu": 200},
-        "n_pairs": {"ci": 200, "cpu": 2000, "gpu": 5000},
-        "min_gap": {"ci": 2, "cpu": 2, "gpu": 2},
-        "val_chars": {"ci": 4096, "cpu": 32768, "gpu": 131072},
-    },
-)
-print(f"profile={ch.profile} seeds={ch.seeds} " + " ".join(f"{k}={v}" for k, v in ch.params.items()))
+ch = Chapter.open("33_exp_kernel_attention", profile, seeds, overrides)
 
 # %% [markdown]
 # ## Setup

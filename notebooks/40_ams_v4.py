@@ -56,91 +56,30 @@
 # %% tags=["parameters"]
 profile = "cpu"
 seeds = None
-reader_steps = None
-n_sessions = None
-n_identity = None
-n_distractors = None
-max_new = None
-train_steps = None
-alt_steps = None
-e1_sessions = None
-e2_sessions = None
-e3_n = None
-e3_queries = None
-e4_pairs = None
-e5_n = None
-e7_betas = None
-e7_sessions = None
+overrides = {}
 
 # %%
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
-import torch
 from IPython.display import display
-from tqdm.auto import tqdm
 
-from memnb import plotting, stats
-from memnb.ams import experiments as X
+from memnb import stats
+from memnb.ams import report, study
 from memnb.ams import sessions as S
-from memnb.ams.model import AMS
 from memnb.ams.reader import ReaderConfig, load_reader
-from memnb.ams.trainer import TrainSpec, train
 from memnb.book.chapter import Chapter
 from memnb.seeding import seed_everything
-from memnb.train import progress_enabled
 
-plotting.use_style()
-ch = Chapter(
-    "40_ams_v4",
-    profile,
-    seeds=seeds,
-    given={
-        "reader_steps": reader_steps,
-        "n_sessions": n_sessions,
-        "n_identity": n_identity,
-        "n_distractors": n_distractors,
-        "max_new": max_new,
-        "train_steps": train_steps,
-        "alt_steps": alt_steps,
-        "e1_sessions": e1_sessions,
-        "e2_sessions": e2_sessions,
-        "e3_n": e3_n,
-        "e3_queries": e3_queries,
-        "e4_pairs": e4_pairs,
-        "e5_n": e5_n,
-        "e7_betas": e7_betas,
-        "e7_sessions": e7_sessions,
-    },
-    defaults={
-        "reader_steps": {"ci": 4, "cpu": 400, "gpu": 3000},
-        "n_sessions": {"ci": 2, "cpu": 17, "gpu": 100},
-        "n_identity": {"ci": 2, "cpu": 3, "gpu": 5},
-        "n_distractors": {"ci": 2, "cpu": 4, "gpu": 5},
-        "max_new": {"ci": 4, "cpu": 10, "gpu": 30},
-        "train_steps": {"ci": 2, "cpu": 60, "gpu": 60},
-        "alt_steps": {"ci": 2, "cpu": 60, "gpu": 1000},
-        "e1_sessions": {"ci": 1, "cpu": 3, "gpu": 20},
-        "e2_sessions": {"ci": 1, "cpu": 6, "gpu": 50},
-        "e3_n": {"ci": [1, 2, 5], "cpu": [1, 2, 5, 10, 20, 40], "gpu": [1, 2, 5, 10, 20, 40]},
-        "e3_queries": {"ci": 1, "cpu": 6, "gpu": 100},
-        "e4_pairs": {"ci": 1, "cpu": 3, "gpu": 30},
-        "e5_n": {"ci": [10, 20], "cpu": [10, 20, 100, 200], "gpu": [10, 20, 100, 1000]},
-        "e7_betas": {"ci": [0.0, 4.0], "cpu": [0.0, 2.0, 4.0, 8.0], "gpu": [0.0, 2.0, 4.0, 8.0]},
-        "e7_sessions": {"ci": 1, "cpu": 4, "gpu": 30},
-    },
-)
+ch = Chapter.open("40_ams_v4", profile, seeds, overrides)
+p = ch.preset
 
 
 def fm(name: str) -> str:
     """A recorded metric as "mean ± CI half-width (n)"."""
     return stats.fmt(ch.metrics[name])
 
-
-print(f"profile={ch.profile} seeds={ch.seeds} " + " ".join(f"{k}={v}" for k, v in ch.params.items()))
 
 # %% [markdown]
 # ## Scale decisions
@@ -176,7 +115,7 @@ print(f"profile={ch.profile} seeds={ch.seeds} " + " ".join(f"{k}={v}" for k, v i
 # %%
 t0 = time.perf_counter()
 seed_everything(0, threads=1)
-lm, tok, reader_info = load_reader(ch.profile, ReaderConfig(steps=ch["reader_steps"]))
+lm, tok, reader_info = load_reader(ch.profile, ReaderConfig(steps=p.reader_steps))
 ch.timings["reader_load_or_build_s"] = round(time.perf_counter() - t0, 1)
 hist = reader_info["history"]["loss"]
 ch.metric("reader_final_loss", float(np.mean(hist[-20:])))
@@ -196,36 +135,15 @@ print(
 # must be **bit-identical**, which justifies leaving the geometry out of everything below.
 
 # %%
-probe = S.make_session(10_000, n_identity=ch["n_identity"], n_distractors=ch["n_distractors"])
-
-
-def build(seed: int, **kw) -> AMS:
-    seed_everything(seed, threads=1)
-    return AMS(lm, tok, **kw)
-
-
-plain, geo = build(0), build(0, with_geometry=True)
+probe = S.make_session(10_000, n_identity=p.n_identity, n_distractors=p.n_distractors)
 prompt = S.prompt_for(None, probe.queries[0][0], style="question")
-p_plain, _ = plain.prefix(plain.write(probe.facts), prompt)
-p_geo, _ = geo.prefix(geo.write(probe.facts), prompt)
-ids = tok.encode(prompt)
-from memnb.ams.prefix import greedy  # noqa: E402
-
-same_gen = greedy(lm, ids, prefix=p_plain.detach(), max_new=ch["max_new"]) == greedy(
-    lm, ids, prefix=p_geo.detach(), max_new=ch["max_new"]
-)
-log_plain = train(plain, TrainSpec(steps=2), seed=0)
-log_geo = train(geo, TrainSpec(steps=2), seed=0)
-identical = bool(torch.equal(p_plain, p_geo) and same_gen and log_plain == log_geo)
-n_main, n_geo = (
-    plain.n_params(),
-    geo.geometry.n_params() if hasattr(geo.geometry, "n_params") else sum(p.numel() for p in geo.geometry.parameters()),
-)
-ch.metric("e6_bit_identical", int(identical))
-ch.metric("params_main", n_main)
-ch.metric("params_geometry", n_geo)
-print(f"bit-identical with/without geometry: {identical}; trainable params {n_main:,} main + {n_geo:,} inert geometry "
-      f"({n_geo / (n_main + n_geo):.0%} of the total)")  # fmt: skip
+e6 = study.geometry_ablation(lm, tok, probe, prompt, max_new=p.max_new)
+ch.metric("e6_bit_identical", int(e6["identical"]))
+ch.metric("params_main", e6["params_main"])
+ch.metric("params_geometry", e6["params_geometry"])
+n_main, n_geo = e6["params_main"], e6["params_geometry"]
+print(f"bit-identical with/without geometry: {e6['identical']}; trainable params {n_main:,} main + {n_geo:,} inert "
+      f"geometry ({n_geo / (n_main + n_geo):.0%} of the total)")  # fmt: skip
 
 # %% [markdown]
 # ## Training the AMS variants
@@ -247,45 +165,10 @@ print(f"bit-identical with/without geometry: {identical}; trainable params {n_ma
 #   10-memory train-entity sessions for `alt_steps` steps.
 
 # %%
-VARIANTS = {
-    "trained": ({}, TrainSpec(steps=ch["train_steps"])),
-    "e1_ln": ({"scale_mode": "ln"}, TrainSpec(steps=ch["train_steps"])),
-    "e1_inv_sqrt_d": ({"scale_mode": "inv_sqrt_d"}, TrainSpec(steps=ch["train_steps"])),
-    "e2_a_raw": ({}, TrainSpec(steps=ch["train_steps"], jaccard="raw", margin=0.1, diversity=False)),
-    "cloze": ({}, TrainSpec(objective="cloze", steps=ch["alt_steps"])),
-    "qa": ({}, TrainSpec(objective="qa", steps=ch["alt_steps"])),
-    "e2_b_content": ({}, TrainSpec(steps=ch["train_steps"], jaccard="content", margin=0.1, diversity=False)),
-}
-models: dict[int, dict[str, AMS]] = {}
-train_logs = []
-init_norm = {}
 t0 = time.perf_counter()
-for seed in ch.seeds:
-    models[seed] = {"fresh": build(seed)}
-    for name, (kw, spec) in tqdm(VARIANTS.items(), desc=f"train seed {seed}", disable=not progress_enabled()):
-        m = build(seed, **kw)
-        if name.startswith("e1_") or name == "trained":
-            p0, _ = m.prefix(m.write(probe.facts), prompt)
-            init_norm[(seed, name)] = float(X.norm_ratio(p0.detach(), wte).mean())
-        for step, row in enumerate(train(m, spec, seed=seed)):
-            train_logs.append({"seed": seed, "variant": name, "step": step, **row})
-        models[seed][name] = m
-    emb_init = build(seed, scale_mode="emb")
-    p0, _ = emb_init.prefix(emb_init.write(probe.facts), prompt)
-    init_norm[(seed, "e1_emb")] = float(X.norm_ratio(p0.detach(), wte).mean())
+models, logs, init_norm = study.train_variants(lm, tok, ch.seeds, p, probe, prompt)
 ch.timings["train_s"] = round(time.perf_counter() - t0, 1)
-logs = pd.DataFrame(train_logs)
-
-
-def first_last_4(d: pd.DataFrame) -> pd.Series:
-    last = d[d.step >= d.step.max() - 3]
-    return pd.Series(
-        {"obj first-4": d[d.step < 4].obj.mean(), "obj last-4": last.obj.mean(), "baa last-4": last.baa.mean()}
-    )
-
-
-first_last = logs.groupby("variant")[["step", "obj", "baa"]].apply(first_last_4)
-first_last.round(3)
+report.training_table(logs).round(3)
 
 # %% [markdown]
 # ## The harness: every mode on the random sessions and on the seed's replica
@@ -300,21 +183,11 @@ first_last.round(3)
 # over seeds (Student t), and the pooled Wilson interval over all queries is shown too.
 
 # %%
-MODES = ["floor", "D", "oracle", "bm25@1", "bm25@3", "cos@1", "cos@3", "A:fresh", "A:trained", "C:fresh", "C:trained",
-         "A:qa", "Atop4:qa", "Agold:qa", "Agold:trained"]  # fmt: skip
-rows = []
+MODES = study.MODES
 t0 = time.perf_counter()
-for seed in tqdm(ch.seeds, desc="sessions", disable=not progress_enabled()):
-    sess = [
-        S.make_session(1_000 * seed + i, n_identity=ch["n_identity"], n_distractors=ch["n_distractors"])
-        for i in range(ch["n_sessions"])
-    ]
-    use = {k: models[seed][k] for k in ("fresh", "trained", "qa")}
-    for r in X.run_modes(lm, tok, sess, MODES, use, max_new=ch["max_new"], tag="random"):
-        rows.append({"seed": seed, **r})
+H = study.harness(lm, tok, models, ch.seeds, p)
 ch.timings["harness_s"] = round(time.perf_counter() - t0, 1)
-H = pd.DataFrame(rows)
-ch.metric("n_random_sessions", int(len(ch.seeds) * ch["n_sessions"]))
+ch.metric("n_random_sessions", int(len(ch.seeds) * p.n_sessions))
 ch.metric("n_random_queries", int(len(H[H["mode"] == "floor"])))
 per_seed = H.groupby(["mode", "seed"])[
     ["substring", "word", "strict", "choice", "distinct", "max_repeat", "input_tokens"]
@@ -322,35 +195,9 @@ per_seed = H.groupby(["mode", "seed"])[
 for mode in MODES:
     for col in ("substring", "word", "strict", "choice", "distinct"):
         ch.metric(f"{col}_{mode.replace(':', '_').replace('@', 'at')}", per_seed.loc[mode][col].tolist())
-
-
-def table(df: pd.DataFrame) -> pd.DataFrame:
-    out = {}
-    for mode in MODES:
-        d = df[df["mode"] == mode]
-        k, n = int(d.word.sum()), len(d)
-        lo, hi = S.wilson(k, n)
-        ps = d.groupby("seed")
-        out[mode] = {
-            "substring %": 100 * d.substring.mean(),
-            "word %": 100 * d.word.mean(),
-            "word Wilson 95% (pooled)": f"[{100 * lo:.0f}, {100 * hi:.0f}]",
-            "strict %": 100 * d.strict.mean(),
-            "strict per-seed CI": stats.fmt(stats.summarize(ps.strict.mean().tolist()), 2)
-            if len(ps) > 1
-            else f"{d.strict.mean():.2f}",
-            "choice %": 100 * d.choice.mean(),
-            "distinct ratio": d.distinct.mean(),
-            "input tokens": d.input_tokens.mean(),
-            "latency ms": 1000 * d.latency_s.mean(),
-        }
-    return pd.DataFrame(out).T
-
-
 print(f"chance of the forced choice: {100 * H.chance.mean():.1f}%  ({ch.metrics['n_random_queries']} queries, "
       f"{ch.metrics['n_random_sessions']} sessions)")  # fmt: skip
-main_table = table(H)
-main_table.round(2)
+report.mode_table(H, MODES).round(2)
 
 # %% [markdown]
 # **Read the ceiling rows first.** `D` and `oracle` show what the reader does with the fact *as
@@ -381,21 +228,12 @@ ex
 # trained on.
 
 # %%
-rep_rows = []
-for n in (10, 20):
-    use = {k: models[ch.seeds[0]][k] for k in ("fresh", "trained", "qa")}
-    for r in X.run_modes(lm, tok, [S.replica_session(n)], MODES, use, max_new=ch["max_new"], tag=f"replica N={n}"):
-        rep_rows.append({"N": n, **r})
-R = pd.DataFrame(rep_rows)
-rep = (
-    R.pivot_table(index="mode", columns="N", values=["substring", "strict", "choice"], aggfunc="mean").reindex(MODES)
-    * 100
-)
+R = study.replica(lm, tok, models[ch.seeds[0]], max_new=p.max_new)
 for n in (10, 20):
     for col in ("substring", "strict"):
         ch.metric(f"replica_{col}_N{n}_" + "A_trained", float(R[(R.N == n) & (R["mode"] == "A:trained")][col].mean()))
         ch.metric(f"replica_{col}_N{n}_" + "D", float(R[(R.N == n) & (R["mode"] == "D")][col].mean()))
-rep.round(0)
+report.replica_table(R, MODES).round(0)
 
 # %%
 R[(R.N == 20) & R["mode"].isin(["D", "oracle", "A:trained", "C:trained"])][["mode", "keyword", "answer"]].head(20)
@@ -413,17 +251,7 @@ R[(R.N == 20) & R["mode"].isin(["D", "oracle", "A:trained", "C:trained"])][["mod
 # `stats.verdict(e)` is REFUTED, or the LN-only ratio is ≤ 1 on every seed; INCONCLUSIVE otherwise.
 
 # %%
-e1 = []
-for seed in ch.seeds:
-    sess = [
-        S.make_session(50_000 + 100 * seed + i, n_identity=ch["n_identity"], n_distractors=ch["n_distractors"])
-        for i in range(ch["e1_sessions"])
-    ]
-    for name in ("e1_ln", "e1_inv_sqrt_d", "trained"):
-        for s in sess:
-            for r in X.prefix_norms(models[seed][name], s, max_new=ch["max_new"]):
-                e1.append({"seed": seed, "variant": name, "init_ratio": init_norm[(seed, name)], **r})
-E1 = pd.DataFrame(e1).replace({"variant": {"trained": "e1_learnable"}})
+E1 = study.e1_prefix_norms(models, init_norm, ch.seeds, p)
 e1_seed = E1.groupby(["variant", "seed"]).mean(numeric_only=True)
 ch.metric("e1_emb_init_ratio", [init_norm[(s, "e1_emb")] for s in ch.seeds])
 for v in ("e1_ln", "e1_inv_sqrt_d", "e1_learnable"):
@@ -474,37 +302,7 @@ ch.claim(
 
 
 # %%
-def E2_VARIANTS(seed: int):
-    m = models[seed]
-    return [("fresh", m["fresh"], None), ("e2_a_raw", m["e2_a_raw"], None), ("e2_b_content", m["e2_b_content"], None),
-            ("e2_c_hinge", m["trained"], None), ("e2_d_symmetric", m["trained"], True)]  # fmt: skip
-
-
-e2 = []
-for seed in ch.seeds:
-    sess = [
-        S.make_session(60_000 + 100 * seed + i, n_identity=ch["n_identity"], n_distractors=ch["n_distractors"])
-        for i in range(ch["e2_sessions"])
-    ]
-    for s in sess:
-        base = X.retrieval_top1(lm, tok, s)
-        for name, model, sym in E2_VARIANTS(seed):
-            e2.append(
-                {"seed": seed, "variant": name, "set": "random", **X.topic_geometry(model, s, symmetric=sym), **base}
-            )
-    rep20 = S.replica_session(20)
-    rep_base = X.retrieval_top1(lm, tok, rep20)
-    for name, model, sym in E2_VARIANTS(seed):
-        e2.append(
-            {
-                "seed": seed,
-                "variant": name,
-                "set": "replica",
-                **X.topic_geometry(model, rep20, symmetric=sym),
-                **rep_base,
-            }
-        )
-E2 = pd.DataFrame(e2)
+E2 = study.e2_topic(lm, tok, models, ch.seeds, p)
 e2_seed = E2[E2.set == "random"].groupby(["variant", "seed"]).mean(numeric_only=True)
 for v in ("fresh", "e2_a_raw", "e2_b_content", "e2_c_hinge", "e2_d_symmetric"):
     for col in ("offdiag_mean", "offdiag_p95", "pr", "top1"):
@@ -604,17 +402,12 @@ ch.claim(
 # does not); INCONCLUSIVE otherwise.
 
 # %%
-e3 = []
 t0 = time.perf_counter()
-for seed in ch.seeds:
-    for name in ("trained", "qa"):
-        for r in X.dilution(models[seed][name], 70_000 + seed, ch["e3_n"], ch["e3_queries"], max_new=ch["max_new"]):
-            e3.append({"seed": seed, "model": name, **r})
+E3 = study.e3_dilution(models, ch.seeds, p)
 ch.timings["e3_s"] = round(time.perf_counter() - t0, 1)
-E3 = pd.DataFrame(e3)
 flat = E3[E3["filter"] == "flat"].groupby(["model", "N", "seed"]).mean(numeric_only=True)
 for name in ("trained", "qa"):
-    for n in ch["e3_n"]:
+    for n in p.e3_n:
         ch.metric(f"e3_{name}_gold_mass_topic_N{n}", flat.loc[(name, n)]["gold_mass_topic"].tolist())
         ch.metric(f"e3_{name}_choice_flat_N{n}", flat.loc[(name, n)]["choice"].tolist())
 E3.groupby(["model", "filter", "N"]).mean(numeric_only=True)[
@@ -622,25 +415,7 @@ E3.groupby(["model", "filter", "N"]).mean(numeric_only=True)[
 ].round(3)
 
 # %%
-fig, axes = plotting.subplots(2)
-d = E3[E3["filter"] == "flat"].copy()
-d["uniform 1/N"] = 1 / d["N"]
-plotting.mean_ci_lines(d, x="N", y="gold_mass_topic", hue="model", ax=axes[0, 0])
-axes[0, 0].plot(sorted(d.N.unique()), [1 / n for n in sorted(d.N.unique())], "k--", label="uniform 1/N")
-axes[0, 0].set(
-    xscale="log", xlabel="memories in store N", ylabel="topic attention on gold (fraction)", title="Dilution"
-)
-axes[0, 0].legend()
-plotting.mean_ci_lines(E3[E3.model == "qa"], x="N", y="choice", hue="filter", ax=axes[0, 1])
-axes[0, 1].axhline(E3.chance.mean(), color="k", ls=":", label="chance")
-axes[0, 1].set(
-    xscale="log",
-    xlabel="memories in store N",
-    ylabel="A forced-choice accuracy (fraction)",
-    title="A (QA-trained) by filter",
-)
-axes[0, 1].legend(fontsize=8)
-plt.show()
+report.dilution_figure(E3)
 
 # %%
 hit = {m: np.array(ch.metrics[f"substring_{m}"]["values"]) for m in ("A_qa", "Atop4_qa", "Agold_qa", "oracle")}
@@ -683,38 +458,12 @@ ch.claim(
 # for another session's facts (0 = the prefix ignores the memory).
 
 # %%
-e4 = []
-for seed in ch.seeds:
-    for i in range(ch["e4_pairs"]):
-        s1 = S.make_session(80_000 + 100 * seed + 2 * i, n_identity=ch["n_identity"], n_distractors=ch["n_distractors"])
-        s2 = S.make_session(
-            80_000 + 100 * seed + 2 * i + 1, n_identity=ch["n_identity"], n_distractors=ch["n_distractors"]
-        )
-        for name in ("fresh", "trained", "cloze", "qa"):
-            e4.append(
-                {"seed": seed, "objective": name, **X.invariance(models[seed][name], s1, s2, max_new=ch["max_new"])}
-            )
-    sess = [
-        S.make_session(1_000 * seed + i, n_identity=ch["n_identity"], n_distractors=ch["n_distractors"])
-        for i in range(ch["e4_pairs"])
-    ]
-    for r in X.run_modes(lm, tok, sess, ["A:cloze"], {"cloze": models[seed]["cloze"]}, max_new=ch["max_new"]):
-        e4.append({"seed": seed, "objective": "cloze", "A_choice": r["choice"], "A_substring": r["substring"]})
-E4 = pd.DataFrame(e4)
+E4 = study.e4_invariance(lm, tok, models, ch.seeds, p)
 e4_seed = E4.groupby(["objective", "seed"]).mean(numeric_only=True)
 for name in ("fresh", "trained", "cloze", "qa"):
     for col in ("prefix_cos", "swap_answer_changed", "swap_choice_changed"):
         ch.metric(f"e4_{name}_{col}", e4_seed.loc[name][col].tolist())
-obj_rows = (
-    logs[logs.variant.isin(["trained", "cloze", "qa"])].groupby("variant")[["step", "obj", "baa"]].apply(first_last_4)
-)
-summary = E4.groupby("objective").mean(numeric_only=True)[["prefix_cos", "swap_answer_changed", "swap_choice_changed"]]
-summary["A choice (harness)"] = [
-    H[H["mode"] == m].choice.mean() if m in set(H["mode"]) else np.nan
-    for m in ("A:cloze", "A:fresh", "A:qa", "A:trained")
-]
-summary.loc["cloze", "A choice (harness)"] = E4[E4.objective == "cloze"].A_choice.mean()
-summary.join(obj_rows[["obj first-4", "obj last-4"]]).round(3)
+report.objective_table(E4, H, logs).round(3)
 
 # %% [markdown]
 # ## E5: Kakeya audit
@@ -733,46 +482,16 @@ summary.join(obj_rows[["obj first-4", "obj last-4"]]).round(3)
 # either is REFUTED; INCONCLUSIVE otherwise.
 
 # %%
-from memnb.ams import kakeya  # noqa: E402
-
-e5 = []
-for seed in ch.seeds:
-    pool = []
-    i = 0
-    while len(pool) < max(ch["e5_n"]):
-        pool += S.make_session(90_000 + 1_000 * seed + i, n_identity=len(S.SLOTS), n_distractors=4).facts
-        i += 1
-    for r in X.kakeya_audit(models[seed]["trained"], pool, ch["e5_n"]):
-        e5.append({"seed": seed, **r})
-    syn = X.synthetic_low_rank(seed)
-    kset = kakeya.KakeyaSet(syn, torch.randn(8, generator=torch.Generator().manual_seed(seed)))
-    err_n, err_c = kakeya.relative_errors(kset, syn)
-    ch.metrics.setdefault("_syn", []).append((float(err_n.median()), float(err_c.median()), float(err_n.max())))
-syn_vals = ch.metrics.pop("_syn")
-ch.metric("e5_synthetic_median_err", [s[0] for s in syn_vals])
-ch.metric("e5_synthetic_median_err_centred", [s[1] for s in syn_vals])
-E5 = pd.DataFrame(e5)
-E5["raw/stored"] = E5.raw_floats / E5.stored_floats
-n_ref = 20 if 20 in ch["e5_n"] else ch["e5_n"][-1]
+E5, syn = study.e5_kakeya(models, ch.seeds, p)
+ch.metric("e5_synthetic_median_err", syn["median"].tolist())
+ch.metric("e5_synthetic_median_err_centred", syn["centred"].tolist())
+n_ref = 20 if 20 in p.e5_n else p.e5_n[-1]
 ref = E5[(E5.N == n_ref) & (E5["set"] == 0)].sort_values("seed")
 ch.metric("e5_out_err_N20_set0", ref.out_norm.tolist())
 ch.metric("e5_out_err_centred_N20_set0", ref.out_centred.tolist())
 ch.metric("e5_raw_over_stored_N20", ref["raw/stored"].tolist())
 ch.metric("e5_align_error_max", float(E5.align_error.max()))
-E5.groupby(["set", "N"]).mean(numeric_only=True)[
-    [
-        "d_eff",
-        "in_norm",
-        "in_centred",
-        "out_norm",
-        "out_centred",
-        "rebuilt_norm",
-        "rebuilt_centred",
-        "stored_floats",
-        "raw_floats",
-        "raw/stored",
-    ]
-].round(3)
+report.kakeya_table(E5).round(3)
 
 # %%
 e_err = (0.15 - np.array(ch.metrics["e5_out_err_N20_set0"]["values"])).tolist()
@@ -805,22 +524,13 @@ ch.claim(
 # and by the strict first-sentence scorer, with degeneracy.
 
 # %%
-background = [f for i in range(200) for f in S.make_session(5_000 + i, heldout=False).facts]
-e7 = []
-for seed in ch.seeds:
-    sess = [
-        S.make_session(1_000 * seed + i, n_identity=ch["n_identity"], n_distractors=ch["n_distractors"])
-        for i in range(ch["e7_sessions"])
-    ]
-    for r in X.content_bias_audit(lm, tok, sess, ch["e7_betas"], background, max_new=ch["max_new"]):
-        e7.append({"seed": seed, **r})
-E7 = pd.DataFrame(e7)
+E7 = study.e7_content_bias(lm, tok, ch.seeds, p)
 e7_seed = E7.groupby(["beta", "seed"]).mean(numeric_only=True)
-for b in ch["e7_betas"]:
+for b in p.e7_betas:
     for col in ("substring", "strict", "distinct"):
         ch.metric(f"e7_beta{b:g}_{col}", e7_seed.loc[b][col].tolist())
 display(E7.groupby("beta").mean(numeric_only=True)[["substring", "word", "strict", "distinct", "max_repeat"]].round(3))
-E7[E7.beta == max(ch["e7_betas"])][["answer"]].head(6)
+E7[E7.beta == max(p.e7_betas)][["answer"]].head(6)
 
 # %% [markdown]
 # ## The answer
@@ -829,23 +539,7 @@ E7[E7.beta == max(ch["e7_betas"])][["answer"]].head(6)
 # and forced choice, mean over seeds with 95% CI), chance and floor marked.
 
 # %%
-fig, axes = plotting.subplots(1)
-ax = axes[0, 0]
-long = (
-    H.groupby(["mode", "seed"])[["strict", "choice"]]
-    .mean()
-    .reset_index()
-    .melt(id_vars=["mode", "seed"], var_name="score", value_name="rate")
-)
-sns.barplot(data=long, y="mode", x="rate", hue="score", order=MODES, errorbar=("ci", 95), ax=ax)
-ax.axvline(H.chance.mean(), color="k", ls=":", label="forced-choice chance")
-ax.set(
-    xlabel="held-out recall (fraction of queries)",
-    ylabel="mode",
-    title="Text in the prompt recalls; the prefix does not",
-)
-ax.legend(fontsize=8)
-plt.show()
+report.recall_figure(H, MODES)
 
 # %%
 verdicts = {c["id"]: c for c in ch.claims}
@@ -880,44 +574,7 @@ answer
 
 # %%
 M = {k: v["mean"] if isinstance(v, dict) else v for k, v in ch.metrics.items()}
-n_top = max(ch["e3_n"])
-b_lo, b_hi = min(ch["e7_betas"]), max(ch["e7_betas"])
-fixes = pd.DataFrame(
-    [
-        ("prefix ≈ √D loud (E1)", "LN × learnable scale",
-         f"slot/token norm ratio {M['e1_ln_norm_ratio']:.1f} → {M['e1_learnable_norm_ratio']:.2f}",
-         f"distinct ratio {M['e1_ln_distinct']:.2f} → {M['e1_learnable_distinct']:.2f}; strict hit of A "
-         f"{M['e1_learnable_strict']:.2f}"),
-        ("topic bases collapse (E2)", "content Jaccard + diversity hinge; symmetric query",
-         f"off-diag cos {M['e2_a_raw_offdiag_mean']:.3f} (raw) → {M['e2_b_content_offdiag_mean']:.3f} (content) "
-         f"→ {M['e2_c_hinge_offdiag_mean']:.3f} (+ hinge)",
-         f"topic top-1 {M['e2_c_hinge_top1']:.2f} (symmetric {M['e2_d_symmetric_top1']:.2f}) vs BM25 "
-         f"{M['topic_bm25_top1']:.2f}, pooled-h cos {M['topic_cos_top1']:.2f}"),
-        ("dilution over N (E3)", "top-4 / oracle filter before attention",
-         f"gold topic mass (QA model) N=1 {M['e3_qa_gold_mass_topic_N1']:.2f}, N={n_top} "
-         f"{M[f'e3_qa_gold_mass_topic_N{n_top}']:.3f}",
-         f"A substring hit flat {M['substring_A_qa']:.3f}, top-4 {M['substring_Atop4_qa']:.3f}, gold only "
-         f"{M['substring_Agold_qa']:.3f} vs text oracle {M['substring_oracle']:.3f}"),
-        ("self-completion objective (E4)", "entity cloze, QA supervision",
-         f"store-swap choice change psa {M['e4_trained_swap_choice_changed']:.2f}, cloze "
-         f"{M['e4_cloze_swap_choice_changed']:.2f}, qa {M['e4_qa_swap_choice_changed']:.2f}",
-         f"forced choice A:qa {M['choice_A_qa']:.3f} vs floor {M['choice_floor']:.3f}"),
-        ("Kakeya side store (E5, E6)", "none needed: off the read path",
-         f"bit-identical without geometry: {bool(M['e6_bit_identical'])}",
-         f"raw/stored floats at N=20: {M['e5_raw_over_stored_N20']:.2f}; centred error "
-         f"{M['e5_out_err_centred_N20_set0']:.2f}"),
-        ("gate met by keyword spraying (E7)", "strict scorers",
-         f"substring hit β={b_lo:g} {M[f'e7_beta{b_lo:g}_substring']:.2f} → β={b_hi:g} "
-         f"{M[f'e7_beta{b_hi:g}_substring']:.2f}",
-         f"strict hit {M[f'e7_beta{b_hi:g}_strict']:.2f}, distinct ratio {M[f'e7_beta{b_hi:g}_distinct']:.2f}"),
-        ("honest baseline", "BM25 / pooled-h cosine top-k + text",
-         f"strict hit bm25@1 {M['strict_bm25at1']:.3f}, cos@1 {M['strict_cosat1']:.3f}, D {M['strict_D']:.3f}",
-         f"forced choice bm25@1 {M['choice_bm25at1']:.3f}, oracle {M['choice_oracle']:.3f}, A:trained "
-         f"{M['choice_A_trained']:.3f}"),
-    ],
-    columns=["failure", "fix", "what the fix changes (measured)", "what remains (measured)"],
-).set_index("failure")  # fmt: skip
-fixes
+report.fixes_table(M, p.e3_n, p.e7_betas)
 
 # %%
 ch.publish()

@@ -50,15 +50,7 @@
 # %% tags=["parameters"]
 profile = "cpu"
 seeds = None
-contenders = None
-d_model = None
-n_layers = None
-segment_len = None
-train_len = None
-steps = None
-batch_per_task = None
-lr = None
-n_eval = None
+overrides = {}
 
 # %%
 import matplotlib.pyplot as plt
@@ -69,39 +61,12 @@ from memnb import plotting
 from memnb.book.chapter import Chapter
 from memnb.leaderboard import frontier, suite
 from memnb.leaderboard.experiment import RunConfig, run_all
-from memnb.leaderboard.registry import CONTENDERS, ModelConfig, matched_d_ff
+from memnb.leaderboard.registry import ModelConfig, matched_d_ff
 
-plotting.use_style()
-ch = Chapter(
-    "50_leaderboard",
-    profile,
-    seeds=seeds,
-    given={
-        "contenders": contenders,
-        "d_model": d_model,
-        "n_layers": n_layers,
-        "segment_len": segment_len,
-        "train_len": train_len,
-        "steps": steps,
-        "batch_per_task": batch_per_task,
-        "lr": lr,
-        "n_eval": n_eval,
-    },
-    defaults={
-        "contenders": {p: list(CONTENDERS) for p in ("ci", "cpu", "gpu")},
-        "d_model": {"ci": 32, "cpu": 64, "gpu": 256},
-        "n_layers": {"ci": 1, "cpu": 2, "gpu": 4},
-        "segment_len": {"ci": 16, "cpu": 16, "gpu": 64},
-        "train_len": {"ci": 48, "cpu": 48, "gpu": 256},
-        "steps": {"ci": 8, "cpu": 300, "gpu": 5000},
-        "batch_per_task": {"ci": 2, "cpu": 2, "gpu": 16},
-        "lr": {"ci": 3e-3, "cpu": 3e-3, "gpu": 1e-3},
-        "n_eval": {"ci": 8, "cpu": 64, "gpu": 256},
-    },
-)
+ch = Chapter.open("50_leaderboard", profile, seeds, overrides)
 model_cfg = ModelConfig(ch["d_model"], ch["n_layers"], 4, ch["segment_len"])
 run_cfg = RunConfig(ch["train_len"], ch["steps"], ch["batch_per_task"], ch["lr"], n_eval=ch["n_eval"])
-print(f"profile={ch.profile} seeds={ch.seeds} {model_cfg} {run_cfg}")
+print(model_cfg, run_cfg)
 
 # %% [markdown]
 # ## Design

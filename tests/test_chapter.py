@@ -1,26 +1,36 @@
 import json
+from dataclasses import dataclass
 
+import matplotlib.pyplot as plt
 import pytest
+import torch
 
 from memnb.book.chapter import STAGING_ENV, Chapter
+from memnb.profiles import Preset, per_profile
+
+
+@dataclass(frozen=True)
+class Steps(Preset):
+    steps: int = per_profile(ci=2, cpu=100, low=1)
 
 
 def make(**kw):
-    return Chapter("99_x", kw.pop("profile", "cpu"), defaults={"steps": {"ci": 2, "cpu": 100}}, **kw)
+    profile = kw.pop("profile", "cpu")
+    return Chapter("99_x", profile, preset=Steps.resolve(profile, kw.pop("overrides", None)), **kw)
 
 
 def test_profile_defaults_and_overrides():
     assert make()["steps"] == 100 and make().seeds == [0, 1, 2]
     assert make(profile="ci")["steps"] == 2 and make(profile="ci").seeds == [0]
     assert make(profile="gpu")["steps"] == 100  # gpu falls back to the cpu value when not given
-    assert make(given={"steps": 7}, seeds=[4, 5])["steps"] == 7
+    assert make(overrides={"steps": 7}, seeds=[4, 5])["steps"] == 7
 
 
 @pytest.mark.parametrize(
     ("kw", "msg"),
     [
         ({"profile": "laptop"}, "valid profiles: ci, cpu, gpu"),
-        ({"given": {"stpes": 3}}, r"no profile defaults; known: \['steps'\]"),
+        ({"overrides": {"stpes": 3}}, r"unknown parameter\(s\) stpes; valid: steps"),
         ({"seeds": [1, 1]}, "distinct"),
         ({"seeds": []}, "non-empty"),
     ],
@@ -28,6 +38,24 @@ def test_profile_defaults_and_overrides():
 def test_bad_settings_fail_with_the_fix(kw, msg):
     with pytest.raises(ValueError, match=msg):
         make(**kw)
+
+
+def test_open_is_the_setup_cell(capsys):
+    plt.rcdefaults()
+    ch = Chapter.open("99_x", "ci", None, '{"steps": "5"}', preset=Steps)  # strings, as papermill passes them
+    first = torch.rand(1)
+    assert ch["steps"] == 5 and ch.seeds == [0] and ch.params == {"steps": 5}
+    assert capsys.readouterr().out == "profile=ci seeds=[0] device=cpu params={'steps': 5}\n"
+    assert plt.rcParams["legend.frameon"] is False  # the house style
+    Chapter.open("99_x", "cpu", "[0, 1]", None, preset=Steps)
+    assert torch.equal(torch.rand(1), first)  # seeded with the first seed
+    with pytest.raises(ValueError, match="parameter steps='x': expected int"):
+        Chapter.open("99_x", "ci", None, {"steps": "x"}, preset=Steps)
+
+
+def test_open_finds_the_chapters_preset():
+    ch = Chapter.open("01_baseline", "ci")
+    assert ch["steps"] == 20 and list(ch.params)[0] == "steps"
 
 
 def test_claims_need_known_verdicts_and_evidence():

@@ -49,6 +49,20 @@ def test_separable_topics_score_near_one_and_noise_near_chance():
     assert abs(noise["acc_threshold"] - 0.5) < 0.1 and abs(noise["acc_elementwise"] - 0.5) < 0.1
 
 
+def test_score_lengths_scores_every_encoder_and_the_lexical_control():
+    rng = np.random.default_rng(0)
+    labels, starts = np.repeat(np.arange(4), 40), np.tile(np.arange(40) * 10, 4)
+    toks = [list(rng.integers(0, 30, 8)) for _ in labels]
+    e = rng.normal(size=(4, 16))[labels] * 3 + rng.normal(size=(160, 16))
+    sets = {"a": {8: (toks, e, labels, starts)}, "b": {8: (toks, -e, labels, starts)}}
+    rows = scaling.score_lengths(sets, [0, 1], vocab_size=30, n_pairs=100, min_gap=20)
+    assert [(r["seed"], r["features"]) for r in rows] == [(s, f) for s in (0, 1) for f in ("a", "b", "tfidf")]
+    assert rows[0] == {"length": 8, "seed": 0, "features": "a"} | scaling.evaluate_length(
+        e, labels, starts, n_pairs=100, min_gap=20, seed=0
+    )
+    assert "acc_elementwise" not in rows[2]  # no classifiers for the lexical control
+
+
 def test_windowed_engram_is_the_token_mean_of_per_window_states():
     model = _tiny_gpt2()
     ids = list(np.random.default_rng(0).integers(0, 50, 20))

@@ -3,13 +3,21 @@
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from memnb.book import runner
+from memnb.book import presets, runner
 from memnb.cache import ROOT
+from memnb.profiles import Preset, per_profile
+
+
+@dataclass(frozen=True)
+class Toy(Preset):  # the same preset as the toy notebook's
+    n: int = per_profile(ci=4, cpu=8, low=1)
+
 
 GOOD = """# ---
 # jupyter:
@@ -22,14 +30,23 @@ GOOD = """# ---
 # %% tags=["parameters"]
 profile = "cpu"
 seeds = None
-n = None
+overrides = {}
 
 # %%
+from dataclasses import dataclass
+
 import torch
 from memnb.book.chapter import Chapter
+from memnb.profiles import Preset, per_profile
 from memnb.seeding import seed_everything
 
-ch = Chapter("99_toy", profile, seeds=seeds, given={"n": n}, defaults={"n": {"ci": 4, "cpu": 8}})
+
+@dataclass(frozen=True)
+class Toy(Preset):
+    n: int = per_profile(ci=4, cpu=8, low=1)
+
+
+ch = Chapter.open("99_toy", profile, seeds, overrides, preset=Toy)
 vals = []
 for s in ch.seeds:
     seed_everything(s)
@@ -47,6 +64,7 @@ def book(tmp_path, monkeypatch):
         sub = {"NOTEBOOKS": "notebooks", "BOOK_CHAPTERS": "book/chapters", "RESULTS": "results", "FAILED": "failed"}
         monkeypatch.setattr(runner, name, tmp_path / sub[name])
     monkeypatch.setattr(runner, "ROOT", tmp_path)
+    monkeypatch.setitem(presets.PRESETS, "99_toy", Toy)
 
     def write(body: str) -> None:
         (tmp_path / "notebooks" / "99_toy.py").write_text(body)
@@ -79,6 +97,13 @@ def test_run_publishes_and_is_deterministic(book):
     assert "memnb run 99_toy --profile ci -p seeds '[5, 6]'" in note
     assert "papermill - 99_toy.ipynb --cwd notebooks -p profile ci -y '{\"seeds\": [5, 6]}'" in note
     assert "`results/ci/99_toy.json`" in note and rec["env"]["commit"] in note
+    bigger = runner.run_chapter("99", "ci", {"n": "16"}, progress=False)
+    rec = json.loads(bigger.results.read_text())
+    assert rec["params"] == {"n": 16} and rec["metrics"]["mean_abs"]["values"] != first["metrics"]["mean_abs"]["values"]
+    cells = nbformat.read(bigger.notebook, as_version=4).cells
+    (note,) = [c.source for c in cells if c.cell_type == "markdown" and "Rerun this page" in c.source]
+    assert "memnb run 99_toy --profile ci -p n 16\n" in note
+    assert '-p profile ci -y \'{"overrides": {"n": 16}}\'' in note
 
 
 def test_failing_cell_publishes_nothing(book):
@@ -94,12 +119,35 @@ def test_failing_cell_publishes_nothing(book):
 def test_bad_inputs_are_rejected_before_running(book):
     root, write = book
     write(GOOD.replace("FAIL_HERE", ""))
-    with pytest.raises(runner.ChapterError, match="valid profiles: ci, cpu, gpu"):
-        runner.prepare("99", "laptop", {})
-    with pytest.raises(runner.ChapterError, match="unknown parameter.*steps.*valid: seeds, n"):
-        runner.prepare("99", "ci", {"steps": "3"})
-    with pytest.raises(runner.ChapterError, match="unknown chapter 'zz'"):
-        runner.prepare("zz", "ci", {})
+    bad = {
+        ("99", "laptop", ()): "valid profiles: ci, cpu, gpu",
+        ("99", "ci", (("steps", "3"),)): r"99_toy: unknown parameter\(s\) steps; valid: n$",
+        ("99", "ci", (("n", "abc"),)): "99_toy: parameter n='abc': expected int$",
+        ("99", "ci", (("n", "[1, 2]"),)): r"99_toy: parameter n=\[1, 2\]: expected int$",
+        ("99", "ci", (("n", "0"),)): "99_toy: parameter n=0: must be >= 1$",
+        ("99", "ci", (("seeds", "[1, 1]"),)): "99_toy: seeds must be distinct",
+        ("99", "ci", (("profile", "cpu"),)): "set the profile with --profile",
+        ("zz", "ci", ()): "unknown chapter 'zz'",
+    }
+    for (chapter, profile, overrides), msg in bad.items():
+        with pytest.raises(runner.ChapterError, match=msg):
+            runner.prepare(chapter, profile, dict(overrides))
+    name, _, params = runner.prepare("99", "ci", {"n": "12", "seeds": "[3]"})
+    assert name == "99_toy" and params == {"profile": "ci", "seeds": [3], "overrides": {"n": 12}}
+    write(GOOD.replace("overrides = {}", "n = None"))
+    with pytest.raises(runner.ChapterError, match="parameters cell must set exactly profile, seeds, overrides"):
+        runner.prepare("99", "ci", {})
+
+
+def test_cli_bad_override_is_one_line_and_runs_nothing():
+    proc = subprocess.run(
+        [sys.executable, "-m", "memnb", "run", "01", "--profile", "ci", "-p", "steps", "abc"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.returncode != 0
+    assert proc.stderr.strip() == "memnb: 01_baseline: parameter steps='abc': expected int"
 
 
 def test_cli_bad_profile_is_one_line_and_writes_nothing():
@@ -117,7 +165,8 @@ def test_every_notebook_is_a_valid_chapter_and_in_the_toc():
     for name in runner.chapters():
         source = (ROOT / "notebooks" / f"{name}.py").read_text()
         params = runner.notebook_parameters(source)
-        assert params.get("profile") == "cpu" and "seeds" in params, name
+        assert params == {"profile": "cpu", "seeds": None, "overrides": {}}, name
+        assert f'Chapter.open("{name}", profile, seeds, overrides)' in source, name
         assert "kernelspec" in source, name
         assert f"book/chapters/{name}" in toc, f"{name} missing from _toc.yml"
     assert Path(ROOT / "_config.yml").exists()

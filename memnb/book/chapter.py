@@ -1,26 +1,31 @@
 """A chapter's run: its profile, seeds, resolved parameters, metrics and claim verdicts.
 
-A notebook builds one ``Chapter`` in the cell after its ``parameters`` cell, records what it
-measures, and calls ``publish()`` at the end. When the runner (``python -m memnb run``)
-executes the notebook it sets ``MEMNB_RESULTS_STAGING`` to a temp path; ``publish`` writes
-the chapter's record there and the runner adds ``env``/``wall_s`` and moves it to
+A notebook's ``parameters`` cell holds only ``profile``, ``seeds`` and ``overrides``; the cell
+after it calls ``ch = Chapter.open(name, profile, seeds, overrides)``, which resolves the chapter's
+``Preset`` (``memnb.book.presets``), applies the house plot style, seeds, and prints one summary
+line. The notebook then records what it measures and calls ``publish()`` at the end. When the
+runner (``python -m memnb run``) executes the notebook it sets ``MEMNB_RESULTS_STAGING`` to a
+temp path; ``publish`` writes the chapter's record there and the runner adds ``env``/``wall_s`` and moves it to
 ``results/<profile>/<chapter>.json`` only if every cell succeeded. Run interactively (or by
 nbval), ``publish`` writes nothing and just returns the record.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import numbers
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from memnb import profiles, stats
+from memnb import plotting, profiles, stats
+from memnb.book.presets import preset_class
 from memnb.cache import ROOT, atomic_write_json
+from memnb.seeding import seed_everything
 
 STAGING_ENV = "MEMNB_RESULTS_STAGING"
 SCHEMA = 2  # protocol 2: claims carry kind, control, effect, delta and rule_hash
@@ -30,16 +35,14 @@ SCHEMA = 2  # protocol 2: claims carry kind, control, effect, delta and rule_has
 class Chapter:
     """Resolved run settings plus the results being collected.
 
-    ``defaults`` maps a parameter name to ``{"ci": ..., "cpu": ..., "gpu": ...}`` (``gpu``
-    optional, falling back to ``cpu``); ``given`` holds the notebook's parameter values, where
-    ``None`` means "the profile's default".
+    ``preset`` is the chapter's validated ``Preset`` (its fields are ``params``, also read as
+    ``ch["steps"]``); ``seeds=None`` means the profile's default seeds.
     """
 
     name: str
     profile: str = profiles.DEFAULT_PROFILE
     seeds: list[int] | None = None
-    given: dict[str, Any] = field(default_factory=dict)
-    defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    preset: profiles.Preset | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     claims: list[dict] = field(default_factory=list)
     timings: dict[str, Any] = field(default_factory=dict)  # wall-clock figures: not deterministic
@@ -47,18 +50,37 @@ class Chapter:
     def __post_init__(self) -> None:
         profiles.check_profile(self.profile)
         self.seeds = profiles.resolve_seeds(self.profile, self.seeds)
-        unknown = set(self.given) - set(self.defaults)
-        if unknown:
-            raise ValueError(
-                f"{self.name}: parameters {sorted(unknown)} have no profile defaults; known: {sorted(self.defaults)}"
-            )
-        self.params: dict[str, Any] = {}
-        for key, per_profile in self.defaults.items():
-            value = self.given.get(key)
-            if value is None:
-                value = per_profile.get(self.profile, per_profile.get("cpu"))
-            self.params[key] = value
+        self.params: dict[str, Any] = self.preset.as_dict() if self.preset is not None else {}
         self.device = profiles.device_for(self.profile)
+
+    @classmethod
+    def open(
+        cls,
+        name: str,
+        profile: str = profiles.DEFAULT_PROFILE,
+        seeds: list[int] | None = None,
+        overrides: Mapping[str, Any] | str | None = None,
+        *,
+        preset: type[profiles.Preset] | None = None,
+    ) -> Chapter:
+        """A chapter's setup cell: resolve its preset for ``profile`` with ``overrides`` (names
+        from ``memnb.book.presets``; a string, as papermill ``-p`` passes it, is read as a
+        literal, and so are string ``seeds``), apply the house plot style, seed every RNG with the first seed, and print
+        ``profile=… seeds=… device=… params=…``. Any bad setting raises before anything runs."""
+        if isinstance(overrides, str):
+            overrides = ast.literal_eval(overrides)
+        if isinstance(seeds, str):
+            seeds = ast.literal_eval(seeds)
+        preset_cls = preset if preset is not None else preset_class(name)
+        ch = cls(name, profile, seeds, preset_cls.resolve(profile, overrides))
+        plotting.use_style()
+        seed_everything(ch.seeds[0], threads=None)
+        print(ch.summary())
+        return ch
+
+    def summary(self) -> str:
+        """The one-line settings of this run."""
+        return f"profile={self.profile} seeds={self.seeds} device={self.device} params={self.params}"
 
     def __getitem__(self, key: str) -> Any:
         return self.params[key]

@@ -1,9 +1,11 @@
 """Execute a chapter notebook with papermill and publish its results.
 
-``run_chapter("01_baseline", "cpu", {"seeds": "[0, 1, 2]"})``:
+``run_chapter("01_baseline", "cpu", {"seeds": "[0, 1, 2]", "steps": "100"})``:
 
 1. reads ``notebooks/<chapter>.py`` (jupytext percent format) and its ``parameters`` cell;
-2. validates the profile and every override against that cell (nothing runs otherwise);
+2. validates the profile, the seeds and every other override against the chapter's ``Preset``
+   (``memnb.book.presets``: name, type, range; nothing runs otherwise); the notebook's
+   ``parameters`` cell is always ``profile``, ``seeds`` and ``overrides`` (a dict);
 3. executes it with papermill (parameters injected after the ``parameters`` cell), with
    ``MEMNB_RESULTS_STAGING`` pointing at a temp file that ``Chapter.publish()`` fills;
 4. only if every cell succeeded: writes ``results/<profile>/<chapter>.json`` (the staged
@@ -112,9 +114,10 @@ def rerun_note(name: str, params: dict[str, Any], record: dict, wall_s: float) -
     """The "rerun this page" box each published chapter carries under its title: the runner
     command and the equivalent plain papermill command for exactly the parameters of this run."""
     profile = params["profile"]
-    extra = [(k, v) for k, v in params.items() if k != "profile"]
-    runner_p = "".join(f" -p {k} {shlex.quote(json.dumps(v))}" for k, v in extra)
-    papermill_p = f" -y {shlex.quote(json.dumps(dict(extra)))}" if extra else ""
+    flags = {k: v for k, v in params.items() if k not in ("profile", "overrides")} | params.get("overrides", {})
+    runner_p = "".join(f" -p {k} {shlex.quote(json.dumps(v))}" for k, v in flags.items())
+    extra = {k: v for k, v in params.items() if k != "profile"}
+    papermill_p = f" -y {shlex.quote(json.dumps(extra))}" if extra else ""
     commit = record.get("env", {}).get("commit", "?")
     return (
         f":::{{admonition}} Rerun this page\n"
@@ -139,26 +142,40 @@ def _children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+PARAMETERS_CELL = ("profile", "seeds", "overrides")  # every chapter's parameters cell, nothing else
+
+
 def prepare(chapter: str, profile: str, overrides: dict[str, str]) -> tuple[str, str, dict]:
-    """Validate everything before running: returns (name, source, parameters to inject)."""
+    """Validate everything before running: returns (name, source, parameters to inject).
+
+    ``overrides`` are the ``-p NAME VALUE`` pairs: ``seeds`` is injected as itself, every other
+    name is checked against the chapter's ``Preset`` (name, type, range) and injected inside the
+    notebook's ``overrides`` dict."""
     try:
         profiles.check_profile(profile)
     except ValueError as e:
         raise ChapterError(str(e)) from None
     name = resolve_chapter(chapter)
     source = (NOTEBOOKS / f"{name}.py").read_text()
-    defaults = notebook_parameters(source)
-    if "profile" not in defaults:
-        raise ChapterError(f"{name}: the parameters cell has no 'profile'")
+    cell = notebook_parameters(source)
+    if tuple(cell) != PARAMETERS_CELL:
+        raise ChapterError(f"{name}: the parameters cell must set exactly {', '.join(PARAMETERS_CELL)}")
     if "profile" in overrides:
         raise ChapterError("set the profile with --profile, not -p profile")
-    unknown = sorted(set(overrides) - set(defaults))
-    if unknown:
-        raise ChapterError(
-            f"{name}: unknown parameter(s) {', '.join(unknown)}; valid: "
-            f"{', '.join(k for k in defaults if k != 'profile')}"
-        )
-    params = {"profile": profile, **{k: parse_value(v) for k, v in overrides.items()}}
+    values = {k: parse_value(v) for k, v in overrides.items()}
+    seeds = values.pop("seeds", None)
+    try:
+        profiles.resolve_seeds(profile, seeds)
+        from memnb.book.presets import preset_class
+
+        preset_class(name).resolve(profile, values)
+    except ValueError as e:
+        raise ChapterError(f"{name}: {e}") from None
+    params: dict[str, Any] = {"profile": profile}
+    if seeds is not None:
+        params["seeds"] = seeds
+    if values:
+        params["overrides"] = values
     return name, source, params
 
 

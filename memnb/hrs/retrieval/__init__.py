@@ -2,5 +2,6 @@
 
 ``entropy`` (entropy in bits, the rolling read trigger), ``engram_store`` (keys from a frozen
 LM, the entropy write gate, cosine search), ``needles`` (synthetic needle facts and queries),
-``niah`` (the needle-in-a-haystack retrieval experiment). Import from the modules.
+``niah`` (the needle-in-a-haystack retrieval experiment), ``experiment`` (chapter 31's runs over
+seeds). Import from the modules.
 """

@@ -23,6 +23,8 @@ Here topics are held-out plays (never seen by the backbone). For each text lengt
 5. ``cluster_quality``: the eval chunks, shuffled, streamed through the TopicContextManager with
    τ_join = the fitted threshold; adjusted Rand index of clusters vs plays (0 = chance, 1 = the
    plays exactly) and the number of clusters.
+
+``score_lengths`` runs 2-5 for every length, seed and encoder, plus a TF-IDF lexical control.
 """
 
 from __future__ import annotations
@@ -33,10 +35,12 @@ from sklearn.metrics import adjusted_rand_score, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
 from memnb.eval.pooling import unit
-from memnb.hrs.routing.engram import piece_sums
+from memnb.hrs.routing.engram import bag_of_tokens, piece_sums
 from memnb.hrs.routing.topic_manager import TopicContextManager
+from memnb.train import progress_enabled
 
 
 def chunk_set(
@@ -200,3 +204,24 @@ def evaluate_length(
             out["acc_elementwise"] = _classifier_accuracy(elementwise_features, e, fit, ev)
         out.update(cluster_quality(e, labels, ev_idx, t, rng))
     return out
+
+
+def score_lengths(
+    sets: dict[str, dict[int, tuple]], seeds: list[int], *, vocab_size: int, n_pairs: int, min_gap: int
+) -> list[dict]:
+    """One row per (length, seed, features): ``evaluate_length`` of every encoder's engrams
+    (``sets``: encoder name → ``length_engrams``), then of the TF-IDF token counts of the chunks
+    (``features="tfidf"``, no classifiers), the lexical control."""
+    first = next(iter(sets.values()))
+    rows = []
+    for L in tqdm(list(first), desc="lengths", disable=not progress_enabled()):
+        toks, _, labels, starts = first[L]
+        lexical = bag_of_tokens(toks, vocab_size)
+        for seed in seeds:
+            kw = {"n_pairs": n_pairs, "min_gap": min_gap, "seed": seed}
+            for name, by_length in sets.items():
+                _, e, _, _ = by_length[L]
+                rows.append({"length": L, "seed": seed, "features": name, **evaluate_length(e, labels, starts, **kw)})
+            tfidf = evaluate_length(lexical, labels, starts, classifiers=False, **kw)
+            rows.append({"length": L, "seed": seed, "features": "tfidf", **tfidf})
+    return rows

@@ -1,0 +1,95 @@
+"""Parameters of the HRS chapters (30 engram leakage, 31 entropy-gated retrieval, 32 topic
+routing, 33 exp-kernel attention), per profile. Cross-field conditions (a pool large enough
+for the distractors, lengths that are scored) are checked before anything runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memnb.profiles import Preset, per_profile
+
+
+@dataclass(frozen=True)
+class EngramLeakage(Preset):
+    """Chapter 30: the engram arms trained on Shakespeare, leakage probes and MAUVE of samples."""
+
+    d_model: int = per_profile(ci=32, cpu=64, gpu=256, low=1)
+    n_layers: int = per_profile(ci=4, cpu=4, gpu=6, low=1)
+    seq_len: int = per_profile(ci=32, cpu=64, gpu=256, low=1)
+    window: int = per_profile(ci=8, cpu=16, gpu=64, low=1)
+    batch_size: int = per_profile(ci=4, cpu=16, gpu=64, low=1)
+    steps: int = per_profile(ci=8, cpu=300, gpu=3000, low=1)
+    update_interval: int = per_profile(ci=2, cpu=10, gpu=100, low=1)
+    momentum: float = per_profile(ci=0.5, cpu=0.9, gpu=0.99, low=0.0, high=1.0)
+    n_eval: int = per_profile(ci=4, cpu=64, gpu=256, low=1)
+    n_samples: int = per_profile(ci=12, cpu=40, gpu=200, low=1)
+    prompt_len: int = per_profile(ci=8, cpu=24, gpu=64, low=1)
+    gen_len: int = per_profile(ci=16, cpu=40, gpu=128, low=1)
+
+
+@dataclass(frozen=True)
+class EntropyGatedRetrieval(Preset):
+    """Chapter 31: needle retrieval among distractors, gated by the backbone's entropy."""
+
+    n_needles: int = per_profile(ci=8, cpu=50, gpu=100, low=1)
+    distractors: list[int] = per_profile(ci=[5, 20], cpu=[20, 200, 2000], gpu=[20, 200, 2000], low=0)
+    passage_words: int = per_profile(ci=40, cpu=40, gpu=40, low=1)
+    pool_size: int = per_profile(ci=120, cpu=2400, gpu=2400, low=1)
+    gate_percentile: int = per_profile(ci=50, cpu=50, gpu=50, low=0, high=100)
+    gen_prompts: int = per_profile(ci=2, cpu=20, gpu=50, low=1)
+    gen_tokens: int = per_profile(ci=12, cpu=30, gpu=30, low=1)
+
+    def check(self) -> None:
+        if max(self.distractors) > self.pool_size:
+            raise ValueError(f"distractors {self.distractors} need pool_size >= {max(self.distractors)}")
+
+
+@dataclass(frozen=True)
+class TopicRouting(Preset):
+    """Chapter 32: topic separation by length, routing contamination and the engram pool."""
+
+    lengths: list[int] = per_profile(
+        ci=[8, 32, 128],
+        cpu=[8, 16, 32, 64, 128, 256, 512, 1024, 2048],
+        gpu=[8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
+        low=1,
+    )
+    sentence_len: int = per_profile(ci=8, cpu=32, gpu=32, low=1)
+    article_len: int = per_profile(ci=128, cpu=512, gpu=512, low=1)
+    play_tokens: int = per_profile(ci=4096, cpu=35000, gpu=35000, low=1)
+    max_chunks: int = per_profile(ci=24, cpu=96, gpu=256, low=1)
+    n_pairs: int = per_profile(ci=100, cpu=1000, gpu=4000, low=1)
+    min_gap: int = per_profile(ci=256, cpu=2048, gpu=2048, low=0)
+    context_tokens: int = per_profile(ci=16, cpu=64, gpu=256, low=1)
+    prompt_tokens: int = per_profile(ci=16, cpu=32, gpu=64, low=1)
+    continuation_tokens: int = per_profile(ci=16, cpu=32, gpu=128, low=1)
+    n_prompts: int = per_profile(ci=6, cpu=48, gpu=300, low=1)
+    pool_items: int = per_profile(ci=6, cpu=40, gpu=60, low=1)
+    item_tokens: int = per_profile(ci=32, cpu=128, gpu=512, low=1)
+    kmeans_seeds: int = per_profile(ci=2, cpu=5, gpu=5, low=1)
+
+    def check(self) -> None:
+        for key in ("sentence_len", "article_len", "item_tokens"):
+            if getattr(self, key) not in self.lengths:
+                raise ValueError(
+                    f"{key}={getattr(self, key)} must be one of lengths={self.lengths} "
+                    "(its scores and threshold come from there)"
+                )
+
+
+@dataclass(frozen=True)
+class ExpKernelAttention(Preset):
+    """Chapter 33: dot-product vs exponential-kernel attention, topic separation of the states."""
+
+    steps: int = per_profile(ci=20, cpu=300, gpu=3000, low=1)
+    d_model: int = per_profile(ci=32, cpu=128, gpu=384, low=1)
+    n_layers: int = per_profile(ci=2, cpu=4, gpu=6, low=1)
+    n_heads: int = per_profile(ci=2, cpu=4, gpu=6, low=1)
+    seq_len: int = per_profile(ci=64, cpu=256, gpu=256, low=1)
+    batch_size: int = per_profile(ci=4, cpu=8, gpu=64, low=1)
+    chunk_chars: int = per_profile(ci=256, cpu=256, gpu=256, low=1)
+    chunks_per_play: int = per_profile(ci=8, cpu=50, gpu=50, low=1)
+    lines_per_play: int = per_profile(ci=8, cpu=100, gpu=200, low=1)
+    n_pairs: int = per_profile(ci=200, cpu=2000, gpu=5000, low=1)
+    min_gap: int = per_profile(ci=2, cpu=2, gpu=2, low=0)
+    val_chars: int = per_profile(ci=4096, cpu=32768, gpu=131072, low=1)
