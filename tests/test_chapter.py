@@ -82,3 +82,30 @@ def test_publish_writes_only_under_the_runner(tmp_path, monkeypatch):
     ch.metric("bad", float("nan"))
     with pytest.raises(ValueError):
         ch.publish()
+
+
+def test_rules_then_judge_and_the_record_schema():
+    """Registered rules render before the run; judging fills the claims; a chapter still on a
+    protocol-1 rule writes schema 1, one whose every claim is protocol 2 writes schema 2."""
+    from memnb.verdicts import Control, Design, Rule, measure
+
+    p1 = Rule(
+        "drex.tau_over_L", kind="identity", direction="check", protocol=1, template="all_seeds_beyond",
+        measure=measure("x"), threshold=0.0, seed_says="s",
+    )  # fmt: skip
+    p2 = Rule(
+        "drex.ema_bootstrap", kind="seed", direction="greater", measure=measure("x"), delta=0.1, delta_why="why",
+        design=Design(paired=True, pairs="seeds"), seed_says="s",
+        control=Control(measure("ctl"), ">", 0.5, "the control leaves chance"),
+    )  # fmt: skip
+    ch = Chapter("10_ema_bootstrap", "ci", preset=None)
+    ch.metrics = {"x": {"mean": 0.5, "ci95": [0.4, 0.6], "n": 3, "values": [0.4, 0.5, 0.6]}, "ctl": 0.9}
+    with pytest.raises(ValueError, match="no rules registered"):
+        ch.judge()
+    assert "0.1" in ch.rules({"drex.ema_bootstrap": p2}).data
+    table = ch.judge()
+    assert table.loc["drex.ema_bootstrap", "verdict"] == "SUPPORTED" and ch.record()["schema"] == 2
+    ch.rules({"drex.ema_bootstrap": p2, "drex.tau_over_L": p1})
+    ch.judge()
+    assert [c["id"] for c in ch.claims] == ["drex.ema_bootstrap", "drex.tau_over_L"]
+    assert ch.record()["schema"] == 1

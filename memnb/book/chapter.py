@@ -28,7 +28,11 @@ from memnb.cache import ROOT, atomic_write_json
 from memnb.seeding import seed_everything
 
 STAGING_ENV = "MEMNB_RESULTS_STAGING"
-SCHEMA = 2  # protocol 2: claims carry kind, control, effect, delta and rule_hash
+# Schema 2 (protocol 2): every claim carries kind, control, effect, delta and its rule hash. A
+# chapter whose claims are still judged by protocol-1 rules (no control, no delta) writes
+# schema 1 (the engine's extra fields included), so no reader takes it for a protocol-2 record.
+SCHEMA = 2
+LEGACY_SCHEMA = 1
 
 
 @dataclass
@@ -153,9 +157,14 @@ class Chapter:
         self.claims = [c for c in self.claims if c["id"] not in done] + entries
         return claims_table(entries)
 
+    def schema(self) -> int:
+        """2 when every claim was judged under protocol 2 (identities included), else 1."""
+        p2 = all(c.get("protocol") == 2 for c in self.claims)
+        return SCHEMA if p2 else LEGACY_SCHEMA
+
     def record(self) -> dict:
         return {
-            "schema": SCHEMA,
+            "schema": self.schema(),
             "chapter": self.name,
             "profile": self.profile,
             "seeds": self.seeds,

@@ -62,7 +62,7 @@ class Row:
 
     @property
     def protocol(self) -> int:
-        return 2 if self.entry.get("rule_hash") else 1
+        return int(self.entry.get("protocol", 2 if self.entry.get("rule_hash") else 1))
 
 
 def reading(r: Row) -> str:
@@ -121,7 +121,7 @@ def gather(
     for cid, spec in claims.items():
         c, commit = judged.get(cid, ({}, None))
         reg = "not run" if not c else "protocol 1"
-        if c and verify and c.get("rule_hash"):
+        if c and verify and c.get("rule_hash") and c.get("protocol", 2) == 2:
             reg = registration.check_rule(cid, c.get("rule_hash"), commit)
         rows.append(
             Row(
