@@ -1,4 +1,4 @@
-"""Multi-seed statistics and the verdict rule of CONVENTIONS.md.
+"""Multi-seed statistics and the book's verdict rules.
 
 ``summarize(values)`` gives mean and a 95% Student-t confidence interval
 ``mean ± t_{0.975, n-1} · s / sqrt(n)`` over seeds. ``verdict`` turns per-seed effects
@@ -8,11 +8,11 @@ into SUPPORTED / REFUTED / INCONCLUSIVE:
 - REFUTED: the opposite holds on every seed and the whole CI lies on the other side;
 - INCONCLUSIVE: anything else (mixed seeds, CI overlapping, a single seed).
 
-That is protocol 1. Protocol 2 (``memnb.verdicts``) builds on the interval functions below:
-``t_interval`` / ``paired_t_interval`` (per-seed differences are the unit), ``welch_interval``
-(unpaired arms), ``bootstrap_interval`` (seeds × examples), ``wilson_interval`` (a proportion),
-``mde`` (minimum detectable effect ``(t_{0.975,n−1} + t_{0.80,n−1}) · SE``), and ``holm`` /
-``holm_levels`` for best-of-K comparisons.
+That is protocol 1. Protocol 2 (book/method.md §3-4, ``memnb.verdicts``) builds on the interval
+functions below: ``t_interval`` / ``paired_t_interval`` (per-seed differences are the unit),
+``welch_interval`` (unpaired arms), ``bootstrap_interval`` (seeds × examples),
+``wilson_interval`` (a proportion), ``mde`` (minimum detectable effect ``(t_{0.975,n−1} +
+t_{0.80,n−1}) · SE``), and ``holm`` / ``holm_levels`` for best-of-K comparisons.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def verdict(effects: Sequence[float], *, margin: float = 0.0) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Protocol 2 (CONVENTIONS.md, "Claims and verdicts"): intervals, power and multiplicity.
+# Protocol 2 (book/method.md §3-4): intervals, power and multiplicity.
 # ---------------------------------------------------------------------------------------------
 
 

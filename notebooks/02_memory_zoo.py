@@ -18,8 +18,12 @@
 # Before any of them is compared, each must be *exact* (it computes the equation it claims),
 # *causal* (no token sees the future), *segment-recurrent* (feeding a long sequence in pieces
 # with the memory carried gives the same answer as one pass), and we need to know what it
-# *costs*. This chapter checks all four for every layer in `memnb.layers.registry`, on random inputs drawn
-# here, and measures the memory ops' speed on this machine.
+# *costs*. This chapter checks all four for the nine memories of `memnb.layers.registry.ZOO`, on
+# random inputs drawn here, and measures the memory ops' speed on this machine. The registry
+# (`registry.MEMORIES`) holds eleven: the other two, an AMS-style prefix memory
+# (`memnb/layers/prefix_memory.py`) and HRS-style retrieval into context
+# (`memnb/layers/retrieval_context.py`), joined with {doc}`50_leaderboard`; the unit tests check
+# causality and segment recurrence for all eleven.
 #
 # | memory | equation in | used by |
 # |---|---|---|

@@ -139,7 +139,7 @@ bench.round(0)
 # ## Verdict rules (fixed before the runs below)
 #
 # Every effect is paired by seed: both arms of a seed see the same training batches and the
-# same evaluation examples. `stats.verdict` applies CONVENTIONS' rule to the per-seed effects
+# same evaluation examples. `stats.verdict` applies the book's per-seed rule to the effects
 # (positive = the seed's claim holds): **SUPPORTED** if every seed's effect is > margin and the
 # 95% CI over seeds lies above it, **REFUTED** if every seed's effect is < −margin and the CI
 # lies below it, **INCONCLUSIVE** otherwise.

@@ -99,7 +99,7 @@ def test_wilson_interval_closed_form():
 
 def test_mde_is_t_quantiles_times_se():
     assert stats.mde(1.0, 2) == pytest.approx(sps.t.ppf(0.975, 2) + sps.t.ppf(0.8, 2))
-    assert stats.mde(1.0, 2) == pytest.approx(5.36, abs=0.01)  # CONVENTIONS: ≈ 5.4 SE at n = 3
+    assert stats.mde(1.0, 2) == pytest.approx(5.36, abs=0.01)  # book/method.md §4: ≈ 5.4 SE at n = 3
     assert stats.mde(1.0, 4) == pytest.approx(3.72, abs=0.01)
     assert stats.mde(1.0, 7) == pytest.approx(3.26, abs=0.01)
     assert math.isnan(stats.mde(1.0, 0))

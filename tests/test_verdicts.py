@@ -1,4 +1,4 @@
-"""Protocol-2 decision table (CONVENTIONS.md), the legacy templates, rule hashing and rendering."""
+"""Protocol-2 decision table (book/method.md §3.4), the legacy templates, rule hashing and rendering."""
 
 import dataclasses
 import hashlib

@@ -5,5 +5,6 @@
 (injection, KV-cached greedy decoding, forced choice, content bias), ``trainer`` (Trainer4 and the
 v4.7 objectives), ``geometry`` (the inert Riemannian modules, off the main path), ``reader`` (the
 frozen reader backbone), ``experiments`` (the measurements), ``study`` (chapter 40's loops over
-seeds), ``report`` (its tables and figures), ``presets`` (its parameters). Digest: ``research/ams.md``.
+seeds), ``report`` (its tables and figures), ``presets`` (its parameters). The seed:
+book/appendix/ams.md.
 """

@@ -1,7 +1,7 @@
 """The three AMS v4 "fiber bundles": per-memory (base, fiber, dirn) triples (seed ``ams_v4/bundles``).
 
-Digest ``research/ams.md`` §2.1-§2.3; ``h`` is the pooled hidden state (mean of the frozen LM's
-last-layer states over all tokens), D its width; every MLP uses SiLU.
+Seed: book/appendix/ams.md §1 (memory entries); ``h`` is the pooled hidden state (mean of the
+frozen LM's last-layer states over all tokens), D its width; every MLP uses SiLU.
 
 - **Time** (``d_time = 8``, fiber 32): Fourier features of ``s = (write index, 0, 0)``:
   ``[sin(s·f_j), cos(s·f_j)]`` with ``f_j = exp(linspace(0, ln 1e4, 4))`` (not scaled by 2π, as

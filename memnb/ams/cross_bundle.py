@@ -1,6 +1,6 @@
 """Query heads, cross-bundle attention and the 12-slot prefix (seed ``ams_v4/attention``, ``projection``).
 
-Digest ``research/ams.md`` §4.1-§4.3:
+Seed: book/appendix/ams.md §1 (cross-bundle attention) and §3 (prefix norm):
 
 - Query heads: ``ĥ = LN_D(q_hidden)``; ``q_time = W_t ĥ`` (32), ``q_topic = W_p ĥ`` (64),
   ``q_ctx = W_c ĥ`` (48), where ``q_hidden`` is the pooled hidden state of the whole prompt.

@@ -1,8 +1,8 @@
 """The AMS v4 measurement loops: the session harness over modes, and experiments E1-E5, E7.
 
-Digest ``research/ams.md`` §5 and §8.3. Every function returns plain records (one dict per
-query or per item) that the chapter aggregates; scorers and prompt formats are in
-``memnb.ams.sessions``, decoding in ``memnb.ams.prefix``.
+Seed: book/appendix/ams.md §2 (harness) and §7 (experiments E1-E7). Every function returns plain
+records (one dict per query or per item) that the chapter aggregates; scorers and prompt formats
+are in ``memnb.ams.sessions``, decoding in ``memnb.ams.prefix``.
 
 Modes (``run_modes``): ``floor`` (question only), ``D`` (every fact as "User: fact", the
 ceiling), ``oracle`` (the gold fact as context), ``bm25@k`` / ``cos@k`` (top-k facts by BM25 or by

@@ -1,4 +1,4 @@
-"""The inert AMS geometry (seed ``bundles/base.py``, digest ``research/ams.md`` §2.4), kept off the main path.
+"""The inert AMS geometry (seed ``bundles/base.py``, book/appendix/ams.md §1, "Geometry"), kept off the main path.
 
 In the seed these modules hold most of the "trainable" parameters, yet nothing in ``write``,
 ``prepare_decode_context``, ``generate`` or any training loss calls them, so they never receive a

@@ -1,4 +1,4 @@
-"""The Kakeya codec of AMS v4 (seed ``kakeya/set.py``, ``registry.py``; digest ``research/ams.md`` §3).
+"""The Kakeya codec of AMS v4 (seed ``kakeya/set.py``, ``registry.py``; book/appendix/ams.md §1 and §6).
 
 **Build a set** on a field corpus ``X ∈ R^{N×d}``:
 

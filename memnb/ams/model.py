@@ -1,6 +1,6 @@
 """AMS v4 end to end: write memories into the three bundles, read a 12-slot prefix (seed ``MemLLM4``).
 
-Digest ``research/ams.md`` §1-§4. ``AMS(lm, tok)`` holds the trainable parts (three bundle
+Seed: book/appendix/ams.md §1. ``AMS(lm, tok)`` holds the trainable parts (three bundle
 encoders, their canonical axes, the cross-bundle attention) around a frozen causal LM:
 
 - ``write(texts)`` (seed ``MemLLM4.write``): for memory i, ``h_i`` = pooled last-layer state,

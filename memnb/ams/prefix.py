@@ -1,6 +1,6 @@
 """Prefix injection into the frozen LM, greedy decoding with a KV cache, and forced-choice scoring.
 
-Seed ``projection/bridge.py`` / ``bridge/memllm.py`` (digest ``research/ams.md`` §4.4): the
+Seed ``projection/bridge.py`` / ``bridge/memllm.py`` (book/appendix/ams.md §1): the
 input is ``inputs_embeds = [prefix; wte(prompt)]`` (the prefix takes positions 0-11; GPT-2 adds
 its position embeddings to both). The seed decodes greedily **without** a KV cache and recomputes
 the prefix inside ``generate``; here every mode decodes with the book's one sampler
@@ -101,7 +101,7 @@ def idf(documents: Sequence[Sequence[int]], vocab_size: int) -> torch.Tensor:
 
 def content_bias(memory_ids: Sequence[Sequence[int]], idf_vec: torch.Tensor, beta: float) -> torch.Tensor:
     """The E7 no-learning decoder's logit bias: ``β·IDF[t]`` for every token t in any memory
-    (seed v3.46 ``content_bias_scale``, digest §5.5), zero elsewhere."""
+    (seed v3.46 ``content_bias_scale``; book/appendix/ams.md §3, merge gate), zero elsewhere."""
     if beta < 0 or not math.isfinite(beta):
         raise ValueError(f"beta must be finite and >= 0, got {beta}")
     b = torch.zeros_like(idf_vec)

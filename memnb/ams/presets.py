@@ -2,7 +2,7 @@
 
 ``reader_steps`` sizes the cached reader (``memnb.ams.reader``); ``n_sessions`` random sessions per
 seed of ``n_identity`` personal facts and ``n_distractors`` impersonal ones feed the harness; the
-``e*`` fields size experiments E1-E7 (research/ams.md §5, §8.3).
+``e*`` fields size experiments E1-E7 (book/appendix/ams.md §2 and §7).
 """
 
 from __future__ import annotations

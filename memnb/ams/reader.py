@@ -3,9 +3,9 @@
 The seed's backbone (Qwen2.5-1.5B-Instruct) reads facts from its prompt: its full-history mode D
 scores 100%. The book's backbone (``memnb.models.backbone``, Shakespeare only) has never seen a
 "User: …\\nAssistant: …" exchange and cannot copy a fact from its prompt, so every mode would sit
-at 0% and no comparison would mean anything. Following the digest's reproduction plan
-(``research/ams.md`` §8.1: "full-history QA sessions in exactly the D format, so the backbone
-learns in-context copying"), the backbone is fine-tuned once on random sessions built from the
+at 0% and no comparison would mean anything. Following the reproduction plan of
+book/appendix/ams.md §7 (sessions in the D and C prompt formats, so that the backbone learns to
+read facts from its prompt), the backbone is fine-tuned once on random sessions built from the
 **training** entity lists only (``sessions.make_session(heldout=False)``), in both prompt styles
 ("User: fact" history and "Context: fact" retrieval), with 1-8 facts per session, next-token
 loss on every token plus the answer tokens' loss again, and with 70% of the entities replaced

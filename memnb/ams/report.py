@@ -130,8 +130,8 @@ def recall_figure(H: pd.DataFrame, modes: Sequence[str]) -> None:
 
 
 def fixes_table(M: Mapping[str, float], e3_n: Sequence[int], e7_betas: Sequence[float]) -> pd.DataFrame:
-    """For each failure the digest names (§7): the fix, what it changes and what remains, filled
-    from the chapter's metric means ``M``."""
+    """For each failure the PR names (book/appendix/ams.md §5): the fix, what it changes and what
+    remains, filled from the chapter's metric means ``M``."""
     n_top = max(e3_n)
     b_lo, b_hi = min(e7_betas), max(e7_betas)
     return pd.DataFrame(

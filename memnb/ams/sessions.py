@@ -2,8 +2,8 @@
 
 A *session* writes facts ("User: I work as a baker.") into a memory and then asks questions
 whose answers are single entities of those facts. The seed runs one fixed session: the 20
-facts and 10 queries in ``REPLICA_FACTS`` / ``REPLICA_QUERIES`` (verbatim, digest
-``research/ams.md`` §5.1); ``N = 10`` uses facts 0-9, ``N = 20`` adds the ten impersonal
+facts and 10 queries in ``REPLICA_FACTS`` / ``REPLICA_QUERIES`` (verbatim from the
+seed's harness; book/appendix/ams.md §2); ``N = 10`` uses facts 0-9, ``N = 20`` adds the ten impersonal
 distractors 10-19, and all queries target facts 0-9. With ten queries a hit rate has a 95%
 Wilson interval about ±30 pp wide, so this module also generates random sessions
 (``make_session``): ``n_identity`` first-person facts over entity slots plus impersonal

@@ -5,8 +5,8 @@ query, session or item, with its ``seed``) that the chapter aggregates into metr
 measurements themselves are in ``memnb.ams.experiments``, the sizes in ``AmsV4``
 (``memnb.ams.presets``). Session seeds are fixed per experiment and per seed (harness
 ``1000·seed + i``, E1 ``50000 + 100·seed + i``, E2 ``60000 + …``, E4 ``80000 + …``, E5
-``90000 + 1000·seed + i``), so every experiment reads its own held-out sessions. Digest:
-``research/ams.md`` §5, §8.3.
+``90000 + 1000·seed + i``), so every experiment reads its own held-out sessions. Seed:
+book/appendix/ams.md §2 (harness) and §7 (experiments).
 """
 
 from __future__ import annotations

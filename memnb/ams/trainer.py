@@ -1,4 +1,5 @@
-"""Trainer4 of AMS v4 and the v4.7 plan's alternative objectives (digest ``research/ams.md`` §6, §7.4, E4).
+"""Trainer4 of AMS v4 and the v4.7 plan's alternative objectives (book/appendix/ams.md §4,
+§5 item 4, §7 E4).
 
 One step (seed ``train_v4.py``): encode the batch's memory texts with gradients (time scalars
 ``(i, 0, 0)``, topic centroid over all ids, session summary ``S = h``), compute the losses,

@@ -1,11 +1,11 @@
 """Compare two sets of chapter results, ignoring what is not a deterministic function of the run.
 
-``python -m memnb compare DIR_A DIR_B [--rtol 0]`` reads every ``<chapter>.json`` present in both
-folders and reports each metric or verdict that differs. Ignored, as CONVENTIONS of the results
-schema say: ``env``, ``wall_s``, ``timings``, wall-clock metrics (names ending in ``_s``,
-``_per_s`` or containing ``tokens_per_s``), the ``params`` record (its layout may change without
-changing the run) and ``schema``. Used to prove that a refactor moved no published number: run
-the chapters on both trees, then compare.
+``python -m memnb compare DIR_A DIR_B [--rtol 0]`` reads every ``<chapter>.json`` present in
+both folders and reports each metric or verdict that differs. Ignored, as the results schema
+says (book/method.md §1): ``env``, ``wall_s``, ``timings``, wall-clock metrics (names ending in
+``_s``, ``_per_s`` or containing ``tokens_per_s``), the ``params`` record (its layout may change
+without changing the run) and ``schema``. Used to prove that a refactor moved no published
+number: run the chapters on both trees, then compare.
 """
 
 from __future__ import annotations

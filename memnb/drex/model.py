@@ -1,7 +1,7 @@
 """A Drex-style language model: four switchable memory tiers around a small decoder.
 
 Seed: Drex (wesleyscholl/drex) ``python/drex/models/transformer.py`` (``DrexLayer``,
-``DrexTransformer``); tiers and equations in research/drex.md §1. Each block (a
+``DrexTransformer``); tiers and equations in book/appendix/drex.md §1-2. Each block (a
 ``memnb.models.block.Block``: ``drex_block``) is, with every branch present only when its tier
 is switched on::
 

@@ -1,7 +1,7 @@
 """Parameters of the DREX chapters (10 EMA bootstrap, 11 gate sweep, 12 DREX model), per profile.
 
 Each class is a ``memnb.profiles.Preset``: ``EmaBootstrap.resolve("cpu", {"train_steps": 200})``
-gives the validated values a chapter runs with. The seed's own protocol (research/drex.md) is
+gives the validated values a chapter runs with. The seed's own protocol (book/appendix/drex.md §3) is
 kept where noted: 800 Adam steps at lr 3e-4, evaluation on 60 batches of 32.
 """
 
@@ -40,7 +40,7 @@ class GateSweep(Preset):
     n_eval: int = per_profile(ci=128, cpu=512, gpu=2048, low=1)
     train_steps: int = per_profile(ci=10, cpu=150, gpu=800, low=1)
     train_lr: float = per_profile(ci=3e-3, cpu=3e-3, gpu=3e-4, low=0.0)
-    audit_steps: int = per_profile(ci=5, cpu=800, gpu=800, low=1)  # the seed's protocol for §2
+    audit_steps: int = per_profile(ci=5, cpu=800, gpu=800, low=1)  # the seed's protocol (book/appendix/drex.md §3)
     audit_lr: float = per_profile(ci=3e-4, cpu=3e-4, gpu=3e-4, low=0.0)
     audit_eval: int = per_profile(ci=64, cpu=1920, gpu=1920, low=1)  # the seed's 60 batches of 32
 

@@ -1,5 +1,5 @@
 """The small probe model of Drex Phases 11–12 (seed: ``exp_47_1_adaptive_alpha_sweep.py``,
-``exp_48_1_thresh_sweep_adaptive.py``; digest research/drex.md §2–3).
+``exp_48_1_thresh_sweep_adaptive.py``; book/appendix/drex.md §3).
 
 Encoder (per token, no token mixing, as in the seed): e = Emb(x_t), h_t = LN(e + MLP(e)),
 MLP = Linear(d, d) → GELU → Linear(d, d). Memory (``memnb.ops.drex_memory``), written at

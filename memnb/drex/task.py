@@ -1,5 +1,5 @@
 """The Drex Phase 11–12 key→value recall task (seed: Drex ``research/experiments/cat47_*``,
-``cat48_*``; digest research/drex.md §2 and §4), faithful and corrected.
+``cat48_*``; book/appendix/drex.md §4 and §5, item 1), faithful and corrected.
 
 Vocabulary 64: query token 0, marker 2, filler 3, keys from [4, 21), values from [32, 64).
 Each sequence of L tokens holds ``n_pairs`` = 5 (key, value) pairs at positions 0 … 9, then the

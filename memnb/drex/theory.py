@@ -1,6 +1,6 @@
 """α schedules, τ/L, and the closed-form write rate of Drex's repeated filler token.
 
-Seed: Drex Phase 11 (exp_47_1/3) and Phase 12 (exp_48_1); derivation in research/drex.md §2–3.
+Seed: Drex Phase 11 (exp_47_1/3) and Phase 12 (exp_48_1); derivation in book/appendix/drex.md §4.
 
 The L4 write is a delta rule with step η = 1 − α (keys as values, M ← M + η (k − M k̂) k̂ᵀ). If
 the same key is written n times into a memory that holds nothing along k̂, the relative error

@@ -1,4 +1,4 @@
-"""The book's verdict rule (CONVENTIONS.md) against a threshold instead of zero.
+"""The book's per-seed verdict rule (``memnb.stats.verdict``) against a threshold instead of zero.
 
 ``threshold_verdict(values, threshold)``: SUPPORTED when every per-seed value and the whole 95%
 CI of their mean lie above ``threshold``; REFUTED when every value and the whole CI lie below

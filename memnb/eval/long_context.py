@@ -27,7 +27,7 @@ segments of ``S`` tokens from an empty state; the rest (the last part-segment an
 is then run from that state (twice for the passkey foil). Segment boundaries are at multiples
 of ``S`` from the first token, so a model whose layers cut segments the same way sees exactly
 the segments it was trained on. The Drex seed's own evaluator fed generated tokens as 1-token
-segments with no attention context (research/drex.md §8.5); this one does not.
+segments with no attention context (book/appendix/drex.md §5, item 4); this one does not.
 """
 
 from __future__ import annotations

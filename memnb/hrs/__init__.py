@@ -1,4 +1,4 @@
-"""HRS (MikeyBeez/HRS, "Hierarchical Routed Sinkformer"; research/hrs.md): engrams and how they
+"""HRS (MikeyBeez/HRS, "Hierarchical Routed Sinkformer"; book/appendix/hrs.md): engrams and how they
 are injected into a decoder.
 
 - ``memnb.hrs.engram``: the two objects HRS calls an engram — V16's per-window encoder of the

@@ -1,4 +1,4 @@
-"""The two engrams of HRS (research/hrs.md §1.2).
+"""The two engrams of HRS (book/appendix/hrs.md §3).
 
 **V16 window engram (``WindowEngram``), a function of the same sequence.** From the residual
 stream h ∈ R^{T×d} after block ``extract_layer``, cut into complete windows of W tokens (an

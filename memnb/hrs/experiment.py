@@ -1,4 +1,5 @@
-"""Chapter 30's experiment: one engram arm × one seed, trained and measured (research/hrs.md §8A).
+"""Chapter 30's experiment: one engram arm × one seed, trained and measured
+(chapter 30's 2×2 design; book/appendix/hrs.md §3).
 
 Arms (injection path × engram source, ``memnb.hrs.model``):
 

@@ -1,4 +1,4 @@
-"""``EngramLM``: a small decoder with an engram injected by HRS's two paths (research/hrs.md §1).
+"""``EngramLM``: a small decoder with an engram injected by HRS's two paths (book/appendix/hrs.md §3).
 
 The backbone is memnb's decoder block (pre-LN, RoPE causal self-attention, GELU MLP, tied LM
 head; ``memnb.models.block``). Two independent switches say how an engram enters it:
@@ -188,7 +188,7 @@ class EngramLM(nn.Module):
         if cfg.injection == "prepend":
             self.type_emb = nn.Parameter(torch.empty(dc.d_model))
         # Every Linear/Embedding N(0, 0.02) (HRS's global init, which also re-initialises the
-        # cross-attention out_proj: research/hrs.md §1.4), GPT-2's scaled init of the residual
+        # cross-attention out_proj: book/appendix/hrs.md §3), GPT-2's scaled init of the residual
         # projections of self-attention and MLP.
         self.apply(normal_init)
         for p in (self.const, self.type_emb):

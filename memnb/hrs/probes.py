@@ -1,18 +1,18 @@
 """Probes of an ``EngramLM``: does the past read the future, and what does cross-attention read?
 
-**Causality probe** (research/hrs.md §8A). For a batch of sequences x and an edit position s,
-let x' equal x except x'_s = (x_s + 1) mod V. A causal language model's logits at positions
-t < s (which predict tokens ≤ s) cannot depend on x_s, so
+**Causality probe** (chapter 30; the leak it detects: book/appendix/hrs.md §3). For a batch of
+sequences x and an edit position s, let x' equal x except x'_s = (x_s + 1) mod V. A causal
+language model's logits at positions t < s (which predict tokens ≤ s) cannot depend on x_s, so
 
     Δ(s) = max_{b, t < s, v} | logit_{b,t,v}(x') − logit_{b,t,v}(x) |
 
 is exactly 0 (the masked attention weights are exactly 0). Any Δ > 0 is a path from a future
 token to an earlier prediction: a leak.
 
-**Cross-attention diagnostics** (hrs.md §1.4). For each gated cross-attention layer: the gate
-σ(a), the mean entropy of the attention over memory slots (log m when uniform, which V18's m = 32
-identical slots force), and the spread of the layer's output over all tokens of all sequences,
-max_i ‖y_i − ȳ‖ / ‖ȳ‖ (0 when the layer adds the same vector to every token).
+**Cross-attention diagnostics** (book/appendix/hrs.md §3). For each gated cross-attention layer:
+the gate σ(a), the mean entropy of the attention over memory slots (log m when uniform, which
+V18's m = 32 identical slots force), and the spread of the layer's output over all tokens of all
+sequences, max_i ‖y_i − ȳ‖ / ‖ȳ‖ (0 when the layer adds the same vector to every token).
 
 **PEER check** (``peer_check``): HRS's FFN, built at a chapter's width and compared with its
 all-experts reference (``memnb.layers.peer``).

@@ -4,7 +4,7 @@ A text's *engram* is the L2-normalised mean of a model's final hidden states ove
 (HRS ``exp_kernel_attention.py``). Two texts from the same play should be more similar than two
 from different plays.
 
-- ``seed_grid_accuracy`` is HRS's metric (digest hrs.md §6): the best accuracy of the rule
+- ``seed_grid_accuracy`` is HRS's metric (book/appendix/hrs.md §6): the best accuracy of the rule
   "same play iff cos > t" over t ∈ {−0.50, −0.45, …, 0.95}, on *unbalanced* pairs (same-play
   pairs are each chunk with its next ≤ 4 chunks; cross pairs all chunk pairs of two groups). The
   majority-class rate is its floor — a rule that always answers "cross" scores it — and the grid

@@ -1,5 +1,5 @@
 """Gated cross-attention to an external memory (HRS V18's engram cross-attention;
-research/hrs.md §1.4).
+book/appendix/hrs.md §3).
 
 Queries come from the tokens, keys and values from a given memory tensor Mem ∈ R^{m×d_mem}
 (no mask: every token may see every slot, so the layer is causal as long as the memory holds
@@ -14,7 +14,7 @@ the queries get their own LayerNorm and the memory is not normalised.
 The memory is the state: ``forward(x, mem)`` returns ``(y, mem)`` unchanged, ``mem=None`` (no
 memory) gives y = 0, and a memory of shape ``[1, m, d_mem]`` is shared by the whole batch.
 Note V18's own buffer has 32 identical slots, so its softmax is exactly uniform and the layer
-adds the same vector to every token (hrs.md §1.4); the tests check that property.
+adds the same vector to every token (book/appendix/hrs.md §3); the tests check that property.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Drex L4 memory layer: episodic/semantic delta-rule memory with a state-dependent write gate.
 
 Seed: Drex (wesleyscholl/drex) ``python/drex/models/memory.py``, ``MemoryModule``; equations in
-research/drex.md §1 (L4). For a segment x of L tokens and d_h = d/2:
+book/appendix/drex.md §2. For a segment x of L tokens and d_h = d/2:
 
     h_t  = LayerNorm_mem(x_t)
     k_t  = W_s h_t,  k'_t = W_e h_t                                   (d → d/2, no bias)

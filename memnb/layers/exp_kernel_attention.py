@@ -1,4 +1,4 @@
-"""Exponential-kernel ("distance") attention from HRS (research/hrs.md §6).
+"""Exponential-kernel ("distance") attention from HRS (book/appendix/hrs.md §6).
 
 Scores are negative squared distances, s_ij = −||q_i − k_j||² / τ (τ = D_h by default, as in
 HRS), causal, softmax over j. Expanding the square,
@@ -81,10 +81,10 @@ KERNEL_ARMS = ("dot", "exp", "exp_distance", "dot_soft")
 
 
 def kernel_arm(arm: str, d_model: int, n_heads: int) -> CausalSelfAttention:
-    """One arm of the exponential-kernel experiment (digest hrs.md §9 D), all without RoPE:
-    ``dot`` q·k/√D_h; ``exp`` −||q−k||²/τ computed as (2 q·k − ||k||²)/τ; ``exp_distance`` the
-    same scores from explicit distances (slow; for the equivalence check); ``dot_soft`` 2 q·k/τ,
-    the exp kernel's temperature without its key-norm bias. τ = D_h."""
+    """One arm of the exponential-kernel experiment (chapter 33's arms; book/appendix/hrs.md §6),
+    all without RoPE: ``dot`` q·k/√D_h; ``exp`` −||q−k||²/τ computed as (2 q·k − ||k||²)/τ;
+    ``exp_distance`` the same scores from explicit distances (slow; for the equivalence check);
+    ``dot_soft`` 2 q·k/τ, the exp kernel's temperature without its key-norm bias. τ = D_h."""
     tau = d_model // n_heads
     if arm == "dot":
         return ScaledDotAttention(d_model, n_heads)

@@ -14,7 +14,7 @@ compressive memory M ∈ R^{D_k×D_v} and normaliser z ∈ R^{D_k}, read and wri
     mix: y = W_o [ g_h A_mem + (1 − g_h) A_local ],  g_h = sigmoid(β_h), β_h learned (init 0)
 
 An empty memory (M = 0, z = 0) reads exactly 0; the denominators are clamped at 1e-6. Drex's
-seed uses the "drex" write and this same read and gate (research/drex.md §1, §8.7).
+seed uses the "drex" write and this same read and gate (book/appendix/drex.md §1, §5 item 6).
 
 The memory's recurrence is the op ``memnb.ops.compressive_memory`` (whole-sequence function,
 per-token reference and the segment-parallel form); this layer calls its read and write

@@ -1,5 +1,5 @@
 """External key-value memory with top-k retrieval from the past (our reconstruction of
-Forgingalex/memory-architectures; research/relsm_memarch.md §4, §6.2).
+Forgingalex/memory-architectures; book/appendix/memarch.md §1, §4).
 
 Every token t writes a slot (key W_K x_t, value W_V x_t, position t) to a FIFO buffer of
 ``capacity`` slots. The query q_s = W_Q x_s retrieves among the slots written **strictly before

@@ -12,7 +12,7 @@ from the segment start). With one set of projections W_Q, W_K, W_V, W_o:
 so the memory slots' outputs after reading the whole segment become the next segment's memory
 (RMT's write tokens). A token only ever sees memory built from earlier segments, so the layer is
 causal. ReLSM's ssm_mem compresses the *whole* sequence into its 64 memory tokens and lets every
-token read them, which leaks future tokens (research/relsm_memarch.md §1.5, §6.1); this layer is
+token read them, which leaks future tokens (book/appendix/relsm.md §3, item 1); this layer is
 the causal, segment-recurrent form of that idea. The LayerNorm keeps the carried memory on the
 scale of the (pre-normed) token inputs over many segments.
 

@@ -1,7 +1,7 @@
 """PEER: a feed-forward layer of many single-neuron experts chosen by product keys.
 
 He 2024, "Mixture of A Million Experts" (PEER), with product keys from Lample et al. 2019; the
-version HRS uses as its FFN (research/hrs.md §2.1). There are N = n² experts, expert e = (i, j)
+version HRS uses as its FFN (book/appendix/hrs.md §1). There are N = n² experts, expert e = (i, j)
 with a down vector u_e and an up vector v_e (tables shared by all heads). For a token x:
 
     h = W_in x, split into H heads h_1 .. h_H of size d_h

@@ -1,11 +1,11 @@
 """AMS-style prefix memory: past segments stored as one vector each, read by cross-attention
-into a few prefix slots that the current segment attends to (research/ams.md §1, §4).
+into a few prefix slots that the current segment attends to (book/appendix/ams.md §1).
 
 The AMS seed writes one memory entry per text (its ``fiber``, an MLP of the text's mean hidden
 state), reads every entry with a single query built from the mean hidden state of the prompt
 (one ``nn.MultiheadAttention`` per bundle, keys = values = the fibers), lifts the attention
 output to 12 prefix slots by one linear map per slot, and prepends ``LayerNorm(slots) · s``
-(a learnable scale) to the prompt's embeddings (ams.md §4.2-4.4). This layer is the causal,
+(a learnable scale) to the prompt's embeddings (book/appendix/ams.md §1, §3). This layer is the causal,
 streaming form of that idea inside one attention layer. The stream is cut into segments of N
 tokens; with x_t the (pre-normed) layer input and segment c = tokens x_{c,1..N}:
 
@@ -17,15 +17,17 @@ tokens; with x_t the (pre-normed) layer input and segment c = tokens x_{c,1..N}:
 The MHA has its own in- and out-projections (as AMS's ``nn.MultiheadAttention``); the prefix
 slots enter the layer's attention through the same W_K, W_V as the tokens (AMS feeds them as
 input embeddings) and carry no position (tokens use RoPE counted from the segment start). The
-query is the mean of the *last finished* segment, not of the current one: AMS's query (the
-mean of the whole prompt) would let token i read a prefix chosen with tokens after i, a
-future leak. Before the first segment ends there is no entry and no prefix. The scale s is
-initialised to 1: the layer input is LayerNormed (norm ≈ √d), as is the prefix, so the
-prefix starts at the tokens' scale (the 20-50× mismatch of ams.md §4.3 does not arise).
+query is the mean of the *last finished* segment, not of the current one: AMS's query (the mean
+of the whole prompt) would let token i read a prefix chosen with tokens after i, a future leak.
+Before the first segment ends there is no entry and no prefix. The scale s is initialised to 1:
+the layer input is LayerNormed (norm ≈ √d), as is the prefix, so the prefix starts at the
+tokens' scale (the 20-50× mismatch of AMS's LayerNormed prefix, book/appendix/ams.md §3, does
+not arise).
 
-What it keeps of AMS, by design: the bottleneck of §4.2 — everything the current segment
-learns about the past passes through one d_f-dimensional attention output per head group, so
-a token's identity survives only as far as the mean of its segment does.
+What it keeps of AMS, by design: the bottleneck of book/appendix/ams.md §1 (144 numbers per
+query) — everything the current segment learns about the past passes through one d_f-dimensional
+attention output per head group, so a token's identity survives only as far as the mean of its
+segment does.
 
 State: the fibers ``[B, c, d_f]`` and the last finished segment's mean ``[B, d]``, plus the
 keys, values and input sum of the unfinished segment, so any split of a sequence, with the

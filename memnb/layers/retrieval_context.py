@@ -1,7 +1,7 @@
 """Retrieval into the prompt: the top-k most similar past chunks, by key similarity, copied into
 the current segment's attention context.
 
-HRS's entropy-gated retrieval (research/hrs.md §3) looks up the stored engram nearest (cosine,
+HRS's entropy-gated retrieval (book/appendix/hrs.md §4) looks up the stored engram nearest (cosine,
 top-1) to the current hidden state and puts it into the model's context; RETRO-style and
 landmark-style models do the same with whole chunks of past tokens. This layer is that idea
 inside one attention layer, without the entropy gate (it always retrieves). The stream is cut
@@ -17,10 +17,10 @@ where K_J, V_J are the selected chunks' keys and values (k·C tokens, no positio
 q̃, K̃ the RoPE-rotated queries and keys of the current segment (positions counted from the
 segment start): the retrieved chunks sit in the context beside the segment, as if copied into
 the prompt. Only chunks of *finished earlier* segments can be selected, so a token never
-retrieves itself or anything after it (relsm_memarch.md §6: no self-retrieval, no future
-leak). The top-k pick is not differentiable; W_Q and W_K still learn through the attention
-over the retrieved keys (the softmax in y_i). With fewer than k stored chunks, the missing
-ones are masked out.
+retrieves itself or anything after it (book/appendix/memarch.md §4, pitfalls 1-2: no
+self-retrieval, no future leak). The top-k pick is not differentiable; W_Q and W_K still learn
+through the attention over the retrieved keys (the softmax in y_i). With fewer than k stored
+chunks, the missing ones are masked out.
 
 State: every past chunk's keys and values ``[B, H, n, C, D_h]`` (it grows with the stream, as
 a KV cache does, plus one landmark per chunk) and the unfinished segment's keys and values,

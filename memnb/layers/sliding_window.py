@@ -1,7 +1,7 @@
 """Sliding-window causal attention (local attention; Beltagy et al. 2020, "Longformer").
 
 Drex's L1 is called a sliding window but runs full causal attention inside the segment
-(its ``window_size`` is never used; research/drex.md §1, §8.8). This layer is the real thing:
+(its ``window_size`` is never used; book/appendix/drex.md §1). This layer is the real thing:
 the query at position i sees only the W most recent keys, itself included,
 
     y_i = W_o Σ_{i-W < j ≤ i} softmax_j(q_i·k_j / √D_h) v_j        (RoPE on q, k)
@@ -10,7 +10,7 @@ The state keeps the last W − 1 keys and values (and the absolute position), so
 processed segment by segment gives exactly the one-pass outputs. With W ≥ T it equals full
 causal attention. Cost: one call over T tokens costs O(T·(T + W)); feeding segments of about
 W tokens gives the O(T·W) blocked form. (FlexAttention's block mask would also be O(T·W) in
-one call, but on CPU it compiles per shape, 6–17 s; research/kernels.md §3.)
+one call, but on CPU it compiles per shape, 6–17 s on the 2-core CPU.)
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ The block around it (Mamba-2's layout): in_proj → [z, x, B, C, Δ]; a causal d
 
 State: the SSM state H and the last kernel − 1 conv inputs, so any split of a sequence, with
 the state carried, gives the one-pass outputs. (ReLSM's "ssm" is not this: its scan drops the
-input x and is sequential only; research/relsm_memarch.md §1.5, §6.1.3.)
+input x and is sequential only; book/appendix/relsm.md §3, item 3.)
 """
 
 from __future__ import annotations

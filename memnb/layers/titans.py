@@ -30,9 +30,9 @@ meta-learns them, with W_Q, W_K, W_V, W_o, through the inner updates).
 The state holds the per-sample weights, the momentum and the keys and values of the unfinished
 chunk, so any split of a sequence, with the state carried, gives the one-pass outputs.
 
-Drex's L3 "TitanMemory" (research/drex.md §1, §8.9) is not this: its read path is never called,
-so it has no effect on outputs; its write is one step of its own Adam optimiser, outside the
-model's graph, on an identity task for the mean vector of batch element 0.
+Drex's L3 "TitanMemory" (book/appendix/drex.md §1, §5 item 6) is not this: its read path is
+never called, so it has no effect on outputs; its write is one step of its own Adam optimiser,
+outside the model's graph, on an identity task for the mean vector of batch element 0.
 """
 
 from __future__ import annotations

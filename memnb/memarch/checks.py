@@ -2,14 +2,14 @@
 
 - ``future_leak``: replace the token at t + 1 by another one and measure
   ``max |logits_{≤t}(edited) − logits_{≤t}(original)|``; a causal model gives exactly 0 (the
-  digest's §6.2 per-position probe, ``memnb.eval.probes.future_leak``). Every t is probed, so
-  any position reading ahead shows.
+  per-position probe of book/appendix/memarch.md §4, pitfall 1;
+  ``memnb.eval.probes.future_leak``). Every t is probed, so any position reading ahead shows.
 - ``overhead``: forward throughput (tokens/s, wall clock) and the bytes of state a model
   carries after reading a sequence (``memnb.layers.registry.state_bytes``).
 - ``equivalence_verdict``: the rule for a claim of *no* effect ("little or no gain"):
   SUPPORTED when every seed's effect and the whole 95% CI lie inside ``(−margin, margin)``,
   REFUTED when every seed and the whole CI lie beyond ``+margin`` (a real gain), otherwise
-  INCONCLUSIVE. It is CONVENTIONS' rule with the claim "|effect| < margin".
+  INCONCLUSIVE. It is ``memnb.stats.verdict``'s rule with the claim "|effect| < margin".
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Train one arm on one task and seed, then score it at each test length (digest §4–5).
+"""Train one arm on one task and seed, then score it at each test length (book/appendix/memarch.md §3).
 
 Procedure (one run = arm × task × seed):
 

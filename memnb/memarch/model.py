@@ -1,5 +1,5 @@
-"""The arms of the memory-architectures comparison (our reconstruction; digest
-research/relsm_memarch.md §4: the seed's code is not available, only its README).
+"""The arms of the memory-architectures comparison (our reconstruction;
+book/appendix/memarch.md §1, §3: the seed's code is not available, only its README).
 
 The seed's memory model "wraps the baseline and adds an external key-value store": during the
 forward pass it writes token representations to memory and retrieves past states for later
@@ -20,9 +20,9 @@ Arms (``ARMS``):
 - ``kv_memory``: the corrected memory: slot t is visible to s iff 1 ≤ s − t ≤ capacity, so no
   token reads itself or its future.
 - ``write_then_read``: the README read literally ("writes ... during forward passes, then
-  retrieves"): the whole sequence is written first, then every position queries the full
-  buffer, its own slot and all later ones included (digest §6.2, bugs 1 and 2). It is the
-  seed's likely failure, built to show what the leak does to the numbers.
+  retrieves"): the whole sequence is written first, then every position queries the full buffer,
+  its own slot and all later ones included (book/appendix/memarch.md §4, pitfalls 1 and 2). It
+  is the seed's likely failure, built to show what the leak does to the numbers.
 """
 
 from __future__ import annotations

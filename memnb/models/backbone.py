@@ -70,8 +70,8 @@ class CausalLM(nn.Module):
     """Adapter giving a ``transformers`` causal LM the memnb interface ``(idx, state) -> (logits, state)``.
 
     It is stateless (``state`` is always ``None``): each call sees only ``idx``, at most
-    ``max_context`` tokens (the model's learned positions), and ``generate.sample`` re-feeds the
-    context accordingly.
+    ``max_context`` tokens (the model's learned positions), and the sampler (``memnb.eval.sampling``)
+    re-feeds it its context, cut to the ``max_context`` most recent tokens.
     """
 
     def __init__(self, hf_model: nn.Module) -> None:

@@ -1,6 +1,8 @@
-"""Memory recurrences as functions (layout and semantics follow flash-linear-attention; see
-CONVENTIONS.md "Memory ops"). One folder per recurrence, each with a ``naive`` per-token
-reference beside its fast forms and a dispatcher that picks an impl:
+"""Memory recurrences as functions (layout and semantics follow flash-linear-attention: time-major
+inputs such as q, k ``[B, T, H, K]`` and v ``[B, T, H, V]``, and a final state returned so that a
+later call continues the sequence; each op's docstring gives its shapes). One folder per
+recurrence, each with a ``naive`` per-token reference beside its fast forms and a dispatcher
+that picks an impl:
 
 - ``memnb.ops.gated_delta_rule.gated_delta_rule`` (naive, chunked, fla)
 - ``memnb.ops.drex_memory.drex_memory`` (naive, vectorised, triton)

@@ -14,5 +14,5 @@ One concept per module:
 - ``criteria``: the seed's success criteria as pre-registered verdict rules;
 - ``ladder``: the experiment loop (every arm x seed: train, audit, evaluate).
 
-Specification: ``../shared/research/relsm_memarch.md`` (the digest) and ReLSM's README.
+Specification: book/appendix/relsm.md and ReLSM's README.
 """

@@ -1,6 +1,6 @@
 """Adaptive halting over the thought stream (ReLSM's ``act``): as shipped, and Graves-style.
 
-**As shipped** (model.py, research/relsm_memarch.md §1.4, §6.1.2). After refinement k,
+**As shipped** (model.py; book/appendix/relsm.md §3, item 2). After refinement k,
 p_k = σ(w·mean_Z(z_k) + b), forced to 0 for k < min_K; the cumulative halt c ← c + (1 − c) p_k;
 the loop stops when *every* sequence of the batch has c ≥ 0.99 (so halting is per batch). The
 output is the last z (not a mixture of the steps), and the loss adds

@@ -4,7 +4,7 @@
   logits at positions ≤ t (``memnb.eval.probes.future_leak`` with ``other_token``). A causal
   model gives exactly 0 (masked keys get weight exp(−∞) = 0, so nothing of the changed token
   reaches the earlier positions); ReLSM's shipped thought stream does not
-  (research/relsm_memarch.md §1.4, §6.1.1: 1.3e-2 at nano).
+  (book/appendix/relsm.md §3 item 1: 1.3e-2 at nano).
 - ``halting_gradient``: one forward/backward of the training loss; the norm of the gradient that
   reaches the halting head (``None`` when no gradient arrives at all: ReLSM's ``act``).
 - ``train_step_flops``: floating-point operations of one forward + backward on a batch, counted

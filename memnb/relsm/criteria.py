@@ -1,4 +1,4 @@
-"""ReLSM's success criteria as pre-registered verdict rules (CONVENTIONS.md, ``memnb.stats``).
+"""ReLSM's success criteria as pre-registered verdict rules (``memnb.stats.verdict``).
 
 The README's rule: a variant "wins" with (1) ≥ 5% better algorithmic accuracy than the baseline
 (we read it as 5 points absolute: the README does not say), (2) better OOD generalisation,

@@ -1,6 +1,6 @@
 """ReLSM's split curriculum, scaled down, and the training run of one arm.
 
-ReLSM (data.py ``CurriculumSampler``, research/relsm_memarch.md §2.5) trains on algorithmic data
+ReLSM (data.py ``CurriculumSampler``, book/appendix/relsm.md §1) trains on algorithmic data
 first and then on language, keeping 15% algorithmic data in the language phase. Ours:
 
 - phase 1, steps ``[0, alg_steps)``: algorithmic batches only. Every batch holds every training

@@ -1,7 +1,8 @@
 """The ladder's one evaluation entry point: ``evaluate_model(model, suite)`` -> one schema.
 
-ReLSM's ``eval_hub.py`` (research/relsm_memarch.md §3) scores greedy generations on an IID/OOD
-grid, a needle sweep and perplexity. Ours keeps that shape with the digest's fixes:
+ReLSM's ``eval_hub.py`` (book/appendix/relsm.md §1, "Evaluation") scores greedy generations on an
+IID/OOD grid, a needle sweep and perplexity. Ours keeps that shape, fixing the weak points of
+book/appendix/relsm.md §3 (items 4-6):
 
 - **exact match by greedy decoding from the prompt alone** (``exact_match_ar``): the prompt
   (up to ``<sep>``, or ``<query> key``) is fed, and the model's own argmax is appended until as

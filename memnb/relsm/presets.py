@@ -1,8 +1,8 @@
 """Parameters of chapter 20 (the ReLSM ladder), per profile.
 
-The ``cpu`` profile is three orders of magnitude below ReLSM's nano model (d = 512; research/relsm.md):
-it is sized so that 8 arms × 3 seeds train and evaluate in minutes on two cores; ``gpu`` is the
-profile sized to answer the accuracy questions.
+The ``cpu`` profile is three orders of magnitude below ReLSM's nano model (d = 512;
+book/appendix/relsm.md §3, item 7): it is sized so that 8 arms × 3 seeds train and evaluate in
+minutes on two cores; ``gpu`` is the profile sized to answer the accuracy questions.
 """
 
 from __future__ import annotations

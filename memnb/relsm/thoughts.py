@@ -13,7 +13,7 @@ Two forms, one module (``causal``):
 - **as shipped** (``causal=False``): one thought set per sequence, reading *all* T token states
   (only ``<pad>`` keys masked), and the same summary is added at every position. In
   teacher-forced training position t therefore reads tokens > t, its own target included
-  (research/relsm_memarch.md §1.4, §6.1.1).
+  (book/appendix/relsm.md §1, §3 item 1).
 - **causal** (``causal=True``): one thought set per position t, z_t ∈ R^{Z×d}, started from the
   same learned init and reading only h_{≤t}; h_t ← h_t + W_{z→h} mean_Z(z_t). With a full mask it
   would equal the shipped form; the prefix mask is the only difference. It costs T times the

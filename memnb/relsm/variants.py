@@ -1,6 +1,6 @@
 """The eight arms of the ReLSM ladder, built from ``memnb.models.decoder`` at matched size.
 
-ReLSM's ladder (model.py; research/relsm_memarch.md §1) and ours:
+ReLSM's ladder (model.py; book/appendix/relsm.md §1) and ours:
 
 | arm | what it is | vs ReLSM |
 |---|---|---|

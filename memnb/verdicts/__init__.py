@@ -1,4 +1,4 @@
-"""Claims judged by rules written as data (CONVENTIONS.md, "Claims and verdicts (protocol 2)").
+"""Claims judged by rules written as data (book/method.md §3, protocol 2).
 
 A chapter registers its rules before the run (a ``RULES`` dict in a results-free file such as
 ``memnb/drex/rules.py``), shows them with ``rules_markdown(RULES)``, and after the run turns its

@@ -1,4 +1,4 @@
-"""Judging a claim: ``judge(rule, metrics) -> claim entry`` (results schema 2, CONVENTIONS.md).
+"""Judging a claim: ``judge(rule, metrics) -> claim entry`` (results schema 2, book/method.md §1).
 
 Protocol 2 decision table, from the 95% CI [lo, hi] of Δ over seeds (``Design``: a t-interval of
 the per-seed paired differences, a Welch interval for unpaired arms, or a bootstrap over seeds ×

@@ -1,10 +1,11 @@
 """A claim's rule as data: what is measured, how, against what, and how it is decided.
 
-CONVENTIONS.md (protocol 2) asks that every ``seed`` and ``audit`` claim be judged by a rule
-*written once, as data*, before its results exist, and rendered from that data into the chapter
-(never retyped). A ``Rule`` is that data; ``Rule.markdown()`` renders it and ``Rule.rule_hash()``
-fingerprints it (sha256 of its canonical JSON), so the ledger can check that the rule committed
-before a run is the one its verdict was judged by. ``memnb.verdicts.engine.judge`` applies it.
+The book's method (book/method.md §3, protocol 2) asks that every ``seed`` and ``audit`` claim
+be judged by a rule *written once, as data*, before its results exist, and rendered from that
+data into the chapter (never retyped). A ``Rule`` is that data; ``Rule.markdown()`` renders it
+and ``Rule.rule_hash()`` fingerprints it (sha256 of its canonical JSON), so the ledger can check
+that the rule committed before a run is the one its verdict was judged by.
+``memnb.verdicts.engine.judge`` applies it.
 
 Building blocks (all frozen dataclasses, so a rule is immutable and hashable):
 

@@ -3,10 +3,10 @@
 Every example reads ``<task>: <operands> <sep> <answer> <eos>`` and only the answer and
 ``<eos>`` are scored, as in ReLSM (loss on the answer + EOS). ReLSM writes the prompts in
 English from 4-5 templates and tokenises with a LLaMA tokenizer; here the prompt is the bare
-symbolic form, because the chapters train tiny models from scratch (digest §5).
+symbolic form, because the chapters train tiny models from scratch.
 
-IID/OOD sizes (``task_ranges``) follow the digest: §5's CPU reproduction for parity,
-copy/reverse and addition, ReLSM's final-phase grid (§2.3) for the others. Where ReLSM has no
+IID/OOD sizes (``task_ranges``) follow the CPU-scale sizes of book/appendix/relsm.md §4 for
+parity, copy/reverse and addition, and ReLSM's final-phase grid for the others. Where ReLSM has no
 OOD condition (chain, compare) the OOD values are ours and say so. Dyck is rebuilt: uniform
 Dyck words, negatives with equal bracket counts, and longer words as the OOD condition.
 
@@ -56,11 +56,11 @@ VOCAB = TaskVocab(
 
 RANGES = {
     "mod_add": TaskRange("modulus", (500, 997), (2003, 4999), "ReLSM final phase m in [500, 997]; OOD m = 2003, 4999"),
-    "parity": TaskRange("length", (8, 12), (16, 20, 24), "ReLSM code and digest §5: train 8-12 bits, test 16/20/24"),
-    "addition": TaskRange("digits", (1, 4), (5, 6, 8), "digest §5 CPU reproduction (ReLSM code: 3-6 -> 6/8/10)"),
+    "parity": TaskRange("length", (8, 12), (16, 20, 24), "ReLSM code; CPU-scale sizes: train 8-12 bits, test 16/20/24"),
+    "addition": TaskRange("digits", (1, 4), (5, 6, 8), "CPU-scale sizes (ReLSM code: 3-6 -> 6/8/10)"),
     "multiplication": TaskRange("digits", (2, 3), (4, 5), "ReLSM final phase 2-3 digits; OOD 4, 5"),
-    "copy": TaskRange("length", (4, 12), (16, 20, 24), "digest §5: train 4-12, test 16/20/24"),
-    "reverse": TaskRange("length", (4, 12), (16, 20, 24), "digest §5: train 4-12, test 16/20/24"),
+    "copy": TaskRange("length", (4, 12), (16, 20, 24), "CPU-scale sizes: train 4-12, test 16/20/24"),
+    "reverse": TaskRange("length", (4, 12), (16, 20, 24), "CPU-scale sizes: train 4-12, test 16/20/24"),
     "dyck": TaskRange("length", (4, 20), (32, 48, 64), "ours: ReLSM lengths 6-30 at depth <= 4; OOD = longer words"),
     "chain": TaskRange("n_ops", (5, 8), (12, 16), "ReLSM final phase 5-8 ops; ReLSM has no OOD, 12/16 are ours"),
     "compare": TaskRange("digits", (3, 4), (6, 8), "ReLSM final phase 3-4 digits; ReLSM has no OOD, 6/8 are ours"),

@@ -1,9 +1,9 @@
 """bAbI tasks 1-5, generated procedurally, optionally hidden BABILong-style in Shakespeare.
 
-No registry ships bAbI, so stories come from a small world simulation (digest: datasources
-§5): people move between places, take, drop and give objects; an action is only taken when
-it is possible (you drop what you hold; a gift needs both people in one place). Each story
-ends with one question whose one-word answer follows from the facts:
+No registry ships bAbI, so stories come from a small world simulation: people move between
+places, take, drop and give objects; an action is only taken when it is possible (you drop what
+you hold; a gift needs both people in one place). Each story ends with one question whose
+one-word answer follows from the facts:
 
 1. single supporting fact   ``Where is Mary?`` -> her latest place
 2. two supporting facts     ``Where is the apple?`` -> where its holder is, or where it was dropped

@@ -1,8 +1,8 @@
 """Uniformly random Dyck words and corruptions that keep the bracket counts equal.
 
-A word is an array of steps, +1 for an opening and -1 for a closing bracket. Negatives are
-made from a valid word by one swap that leaves every bracket count unchanged, so "equal
-counts" is never a shortcut to the label (a flaw of ReLSM's Dyck task; see the digest §6).
+A word is an array of steps, +1 for an opening and -1 for a closing bracket. Negatives are made
+from a valid word by one swap that leaves every bracket count unchanged, so "equal counts" is
+never a shortcut to the label (a flaw of ReLSM's Dyck task; book/appendix/relsm.md §3, item 5).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The seed's README names the tasks (bracket matching, copying, repeated elements, random
 tokens as the case where memory should not help) but its code is not available; these are
-our reconstruction following the digest §4: ``length`` is the number of content tokens,
+our reconstruction (book/appendix/memarch.md §1, §3): ``length`` is the number of content tokens,
 trained at ``length <= 64`` and tested up to 256, with small vocabularies.
 
 - ``mem_brackets``: bracket strings with ``n_types`` kinds. ``mode="classify"``: is the
@@ -46,7 +46,7 @@ CLOSE = "<close>"
 BRACKETS = (("(", ")"), ("[", "]"), ("{", "}"), ("<", ">"))
 BRACKET_VOCAB = TaskVocab((PAD, EOS, SEP, CLOSE, "yes", "no") + tuple(c for pair in BRACKETS for c in pair))
 
-_SOURCE = "memory-architectures README via digest §4 (our reconstruction): L in 32..256, train L <= 64"
+_SOURCE = "memory-architectures README (our reconstruction): L in 32..256, train L <= 64"
 RANGES = {
     name: TaskRange("length", (16, 64), (128, 256), _SOURCE)
     for name in ("mem_brackets", "mem_copy", "mem_repeat", "mem_random")

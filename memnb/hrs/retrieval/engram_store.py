@@ -1,4 +1,4 @@
-"""The EGR engram store (HRS ``engram_store.py`` / ``populate_store.py``, digest hrs.md §3).
+"""The EGR engram store (HRS ``engram_store.py`` / ``populate_store.py``, book/appendix/hrs.md §4).
 
 A text segment x_1..x_n is read by a frozen causal LM. Its key is the L2-normalised mean of the
 hidden states after block ``layer`` (seed: block 4 of GPT-2's 12),

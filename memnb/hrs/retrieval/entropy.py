@@ -1,4 +1,4 @@
-"""Predictive entropy and the EGR read trigger (HRS ``entropy_monitor.py``, digest hrs.md §3).
+"""Predictive entropy and the EGR read trigger (HRS ``entropy_monitor.py``, book/appendix/hrs.md §4).
 
 Entropy of the next-token distribution p = softmax(logits) at temperature 1, in bits:
 

@@ -5,7 +5,7 @@ entropies under every model in ``models`` (``backbone`` first: its entropies set
 the TF-IDF baseline; two write gates, the seed's fixed 4.0 bits and one calibrated at the
 ``gate_percentile``-th percentile of the pool's entropies; then ``niah.needle_ranks`` /
 ``niah.scores`` for every (gate, keys, pool, distractors, query) condition the pools can fill.
-Digest: research/hrs.md §3, §9 B.
+Seed: book/appendix/hrs.md §4.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Synthetic needles for the EGR needle-in-a-haystack test (the digest's plan B, hrs.md §9).
+"""Synthetic needles for the EGR needle-in-a-haystack test (chapter 31's redesign; why the seed's
+test was easy: book/appendix/hrs.md §4).
 
 The seed hand-wrote 5 fictional needle paragraphs, each with a question that names the needle's
 unique proper noun. Here every needle is drawn from one template with invented names, so there

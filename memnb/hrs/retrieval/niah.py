@@ -1,4 +1,5 @@
-"""The EGR needle-in-a-haystack test (HRS ``niah_egr.py``; redesigned per the digest, hrs.md §3, §9 B).
+"""The EGR needle-in-a-haystack test (HRS ``niah_egr.py``; redesigned for the weaknesses in
+book/appendix/hrs.md §4).
 
 For each needle: a fresh store holds the needle and ``n`` distractors, each written only if the
 entropy gate lets it through (``engram_store.gate``); the query's key is compared with every

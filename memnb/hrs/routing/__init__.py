@@ -1,4 +1,4 @@
-"""HRS topic-routed context assembly (digest research/hrs.md §4), rebuilt on the book's backbone.
+"""HRS topic-routed context assembly (book/appendix/hrs.md §5), rebuilt on the book's backbone.
 
 - ``engram.py``: a text's engram, the mean hidden state of a frozen causal LM.
 - ``topic_manager.py``: the seed's TopicContextManager (online clustering, auto-merge, active

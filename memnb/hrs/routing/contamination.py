@@ -1,10 +1,11 @@
-"""The MAUVE "distributional contamination" finding, redone with controls (digest hrs.md §4.3, §8C).
+"""The MAUVE "distributional contamination" finding, redone with controls (book/appendix/hrs.md §5).
 
 HRS reported that routing topic-matched context into the prompt raised MAUVE (0.919 → 0.962)
-while "held-out perplexity" worsened (35.8 → 38.1). Its evidence had four flaws (§4.3): the prompt
-was inserted into the clusters before retrieval (the context ended with the prompt itself), the
-500-token condition kept ~12 context tokens, the baselines came from another run with twice the
-samples, and the perplexity scored the context tokens too. Here, per seed:
+while "held-out perplexity" worsened (35.8 → 38.1). Its evidence had four flaws
+(book/appendix/hrs.md §5): the prompt was inserted into the clusters before retrieval (the
+context ended with the prompt itself), the 500-token condition kept ~12 context tokens, the
+baselines came from another run with twice the samples, and the perplexity scored the context
+tokens too. Here, per seed:
 
 - **Plays.** Reference plays R (the prompts' plays) and other plays O, all held out. Each R play's
   first half is its *context pool*, its second half the *evaluation region*; O plays are pools only.

@@ -1,7 +1,7 @@
 """A text's engram: the mean hidden state of a frozen causal LM (HRS ``topic_context.py``).
 
-HRS (digest research/hrs.md §1.2c, §4.1) keys a text by the mean over positions of the output of
-block 4 of its 6 (``extract_layer = −2``, the second-to-last block):
+HRS (book/appendix/hrs.md §3, the inference-time engram; §5) keys a text by the mean over
+positions of the output of block 4 of its 6 (``extract_layer = −2``, the second-to-last block):
 
     e(x) = (1/n) Σ_{t=1..n} h_t^(ℓ),   ℓ = n_layer − 1 in ``transformers``' ``hidden_states``
                                           (index 0 = embeddings, index i = output of block i−1),

@@ -1,6 +1,6 @@
 """Topic accuracy of engram cosine vs text length: the seed's "signal-to-noise scaling law".
 
-HRS (digest research/hrs.md §4.2) cut WikiText *training* articles into 512-token segments and
+HRS (book/appendix/hrs.md §5, first item) cut WikiText *training* articles into 512-token segments and
 sentences, drew pairs (half same-article, half different), and chose the best fixed threshold on
 cos(e_a, e_b) *on the evaluation pairs*: 97.3% at 512 tokens, 70.9% at sentence scale; an MLP on
 8 pair features reached 97.3% / 71.5% ("a learned classifier cannot beat a fixed threshold").

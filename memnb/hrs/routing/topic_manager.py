@@ -1,6 +1,6 @@
 """The seed's TopicContextManager: online clustering of texts by engram, and context assembly.
 
-HRS ``topic_context.py`` (digest research/hrs.md §4.1), re-implemented:
+HRS ``topic_context.py`` (book/appendix/hrs.md §5), re-implemented:
 
 - **Join.** A text's unit engram ê goes to the nearest centroid by cosine if that similarity is
   ≥ τ_join, else it opens a new cluster. The joined centroid is the renormalised running mean of
@@ -16,10 +16,10 @@ HRS ``topic_context.py`` (digest research/hrs.md §4.1), re-implemented:
   the next ¼, …, the last the remainder); each contributes its most recent members, the oldest
   one tail-truncated to fit, in chronological order; older clusters first, the MRU cluster last.
 
-The seed's benchmark called ``process_prompt`` (insert the prompt) *before* ``get_context``, so the
-context always ended with the prompt itself, which was then appended again (digest §4.3 item 1):
-``insert`` + ``assemble`` reproduces that. The corrected order is ``route`` (nearest cluster made
-MRU, nothing inserted) + ``assemble``.
+The seed's benchmark called ``process_prompt`` (insert the prompt) *before* ``get_context``, so
+the context always ended with the prompt itself, which was then appended again
+(book/appendix/hrs.md §5, second item): ``insert`` + ``assemble`` reproduces that. The corrected
+order is ``route`` (nearest cluster made MRU, nothing inserted) + ``assemble``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Infini-attention's compressive memory (Munkhdalai, Faruqui & Gopal 2024, "Leave No Context
 Behind: Efficient Infinite Context Transformers with Infini-attention", §2.1.2), read and
-written once per segment; the "drex" write is Drex's L2 (research/drex.md §1).
+written once per segment; the "drex" write is Drex's L2 (book/appendix/drex.md §1).
 
 ``compressive_memory(q, k, v, *, segment_len, update="delta", initial_state=None, impl="auto")
 -> (o, final_state)`` with q, k ``[B, T, H, D_k]``, v ``[B, T, H, D_v]`` (fla's layout; q and k

@@ -1,7 +1,7 @@
 """Drex L4 episodic/semantic delta-rule memory with a state-dependent write gate.
 
-Source: Drex (wesleyscholl/drex) ``python/drex/models/memory.py``, ``MemoryModule``; digest in
-research/drex.md §1 (L4). Two associative matrices, semantic M_s ``[B, V_s, D_s]`` and
+Source: Drex (wesleyscholl/drex) ``python/drex/models/memory.py``, ``MemoryModule``; equations in
+book/appendix/drex.md §2. Two associative matrices, semantic M_s ``[B, V_s, D_s]`` and
 episodic M_e ``[B, V_e, D_e]``, are written token by token, t = 0..T−1::
 
     k̂ = k / max(‖k‖, 1e-6)                                  per branch

@@ -1,13 +1,13 @@
 """Drex L4 memory, loop over tokens vectorised over the batch: the CPU path.
 
 Same recurrence as ``naive.py``. The gate depends on the memory itself, so no chunked form
-exists (research/kernels.md §1.4). Both branches are stacked along the batch (zero-padded to a
-common size, which leaves the recurrence exact: padded key entries are 0 and padded value rows
-stay 0), so each token costs one prediction, one norm, one rank-1 update and one read for both
-memories. The memories are held transposed (Mᵀ, ``[2B, D, V]``) so that reads are row-vector
-products k̂ᵀMᵀ, which run much faster on CPU than matrix-vector products M k̂. Key
-normalisation, value norms and write weights are hoisted out of the loop.
-Differentiable by autograd (the hard gate has zero gradient).
+exists: the steps cannot be batched over time. Both branches are stacked along the batch
+(zero-padded to a common size, which leaves the recurrence exact: padded key entries are 0 and
+padded value rows stay 0), so each token costs one prediction, one norm, one rank-1 update and
+one read for both memories. The memories are held transposed (Mᵀ, ``[2B, D, V]``) so that reads
+are row-vector products k̂ᵀMᵀ, which run much faster on CPU than matrix-vector products M k̂.
+Key normalisation, value norms and write weights are hoisted out of the loop. Differentiable by
+autograd (the hard gate has zero gradient).
 """
 
 from __future__ import annotations
