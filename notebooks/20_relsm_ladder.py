@@ -43,7 +43,7 @@
 # differentiable ponder cost), and judge the ladder on the corrected arms. All eight arms are
 # composed from `memnb.models.decoder` at matched parameter count; the code is in
 # `memnb/relsm/` (`variants.py`, `thoughts.py`, `act.py`, `curriculum.py`, `evaluate.py`,
-# `audit.py`, `criteria.py`).
+# `audit.py`, `criteria.py`, `rules.py`).
 #
 # **Builds on** {doc}`00_data` (the algorithmic tasks and their OOD sizes), {doc}`02_memory_zoo`
 # (memory tokens and Mamba-2, checked causal and segment-exact). Sibling: {doc}`21_kv_memory`, the
@@ -68,6 +68,7 @@ from memnb.relsm import criteria
 from memnb.relsm.curriculum import SplitCurriculum
 from memnb.relsm.evaluate import build_suite
 from memnb.relsm.ladder import run_ladder
+from memnb.relsm.rules import RULES
 from memnb.relsm.variants import CAUSAL, VARIANTS, LadderConfig, build
 from memnb.relsm.vocab import joint_vocab
 
@@ -139,32 +140,25 @@ sizes.style.format({"vs baseline": "{:.3f}"})
 #
 # ## Pre-registered rules
 #
-# All effects are paired by seed (same data) and judged with `memnb.stats.verdict`: SUPPORTED
-# when the claim holds on every seed and the 95% CI lies beyond the bar, REFUTED when the
-# opposite does, INCONCLUSIVE otherwise (`memnb/relsm/criteria.py`). Accuracy is strict greedy
-# exact match decoded from the prompt alone; "algorithmic accuracy" is its mean over the five
-# tasks (IID test sets), "OOD accuracy" the same over each task's OOD sizes.
-#
-# - **Floor rule.** An accuracy comparison counts only if the better of the two arms beats
-#   chance by 5 points of chance-corrected accuracy, (acc − chance)/(1 − chance) averaged over
-#   tasks, on every seed beyond the CI; otherwise it is INCONCLUSIVE (nothing was learned).
-# - `relsm.shared_loop`, `relsm.latent` (causal arm): the seed's criteria 1–2 against the
-#   baseline: algorithmic accuracy gain **≥ 5 points** (REFUTED if the gain is below 5 points
-#   beyond the CI) **and** OOD gain > 0; the claim is SUPPORTED if both parts are, REFUTED if
-#   either is.
-# - `relsm.act` (Graves arm vs the causal latent arm with fixed K): gain > 0 in algorithmic
-#   and in OOD accuracy, combined the same way.
-# - `relsm.ssm_ood`: OOD accuracy of `ssm` minus the RoPE baseline > 0.
-# - `relsm.cost` (criteria 3–4, for each of `shared_loop`, `latent`, `act`, the arms of the
-#   hypothesis table): training FLOPs per step ≤ 2× the baseline's **and** prefix-only
-#   perplexity ≤ 1.25× the baseline's; SUPPORTED if all three pass, REFUTED if any fails.
-#   FLOPs (counted by `torch.utils.flop_counter` on a fixed batch) replace wall-clock time,
-#   which on a shared machine is noise; the wall-clock ratio is shown beside them.
-# - `relsm.latent_is_causal` (the shipped `latent_seed`): perturb token t + 1 of a fixed batch
-#   and take the largest change of the logits at positions ≤ t. SUPPORTED if it is below 1e-6
-#   on every seed beyond the CI, REFUTED if above.
-# - `relsm.act_adapts` (Graves arm): per seed, the mean over tasks of the thought iterations
-#   spent on the largest IID inputs minus the smallest; SUPPORTED if > 0, REFUTED if < 0.
+# All effects are paired by seed (every arm of a seed sees the same data). Accuracy is strict
+# greedy exact match decoded from the prompt alone; "algorithmic accuracy" is its mean over the
+# five tasks (IID test sets), "OOD accuracy" the same over each task's OOD sizes. The accuracy
+# claims compare an arm with its reference (`shared_loop` and the causal `latent` against the
+# baseline: the seed's criteria 1–2; the Graves `act` arm against the causal latent arm with
+# fixed K), behind a **floor rule**: a comparison counts only if the better of its two arms beats
+# chance, measured as chance-corrected accuracy (acc − chance)/(1 − chance) averaged over tasks;
+# otherwise nothing was learned and the comparison is INCONCLUSIVE. `relsm.ssm_ood` compares the
+# OOD accuracy of `ssm` with the RoPE baseline. `relsm.cost` (criteria 3–4) checks the arms of
+# the hypothesis table (`shared_loop`, `latent`, `act`) for training cost and perplexity collapse
+# against the baseline; training FLOPs per step (counted by `torch.utils.flop_counter` on a fixed
+# batch) replace wall-clock time, which on a shared machine is noise, and the wall-clock ratio is
+# shown beside them. `relsm.latent_is_causal` perturbs token t + 1 of a fixed batch of the
+# shipped `latent_seed` and takes the largest change of the logits at positions ≤ t;
+# `relsm.act_adapts` asks whether the Graves arm spends more thought iterations on the largest
+# IID inputs than on the smallest. The rules, as data (`memnb/relsm/rules.py`):
+
+# %%
+ch.rules(RULES)
 
 # %% [markdown]
 # ## Run the ladder
@@ -304,115 +298,15 @@ cost.style.format("{:.2f}")
 # %% [markdown]
 # ## 5. Verdicts
 #
-# The rules stated above, applied mechanically.
-
+# The rules registered above, applied to the recorded metrics (`ch.judge`): first the per-seed
+# gains they read.
 
 # %%
-def ladder_claim(arm: str, ref: str, bar: float) -> tuple[str, dict]:
-    iid_gain, ood_gain = iid_macro[arm] - iid_macro[ref], ood_macro[arm] - ood_macro[ref]
-    floor_iid = criteria.learned(iid_cc[[arm, ref]].max(axis=1))
-    floor_ood = criteria.learned(ood_cc[[arm, ref]].max(axis=1))
-    v_iid = criteria.gain_verdict(iid_gain, bar=bar, above_floor=floor_iid)
-    v_ood = criteria.gain_verdict(ood_gain, bar=0.0, above_floor=floor_ood)
-    ch.metric(f"iid_gain_{arm}_vs_{ref}", iid_gain.tolist())
-    ch.metric(f"ood_gain_{arm}_vs_{ref}", ood_gain.tolist())
-    facts = {"iid": stats.fmt(ch.metrics[f"iid_gain_{arm}_vs_{ref}"]),
-             "ood": stats.fmt(ch.metrics[f"ood_gain_{arm}_vs_{ref}"]),
-             "floor": not (floor_iid and floor_ood), "parts": (v_iid, v_ood)}  # fmt: skip
-    return criteria.both(v_iid, v_ood), facts
-
-
-def acc_text(v: str) -> str:
-    return (
-        f"{v}: algorithmic {stats.fmt(ch.metrics[f'iid_acc_{v}'])}, OOD {stats.fmt(ch.metrics[f'ood_acc_{v}'])} "
-        f"(chance {ch.metrics['iid_acc_chance']:.3f})"
-    )
-
-
-RULE_GAIN = (
-    "seed criteria 1-2: algorithmic accuracy gain >= 5 points and OOD gain > 0, every seed beyond "
-    "the 95% CI; REFUTED if either part's opposite holds; INCONCLUSIVE at the floor (neither arm "
-    "beats chance by 5 chance-corrected points)"
-)
-RULE_ACT = RULE_GAIN.replace("seed criteria 1-2: algorithmic accuracy gain >= 5 points", "vs latent: gain > 0")
-LADDER = [
-    ("relsm.shared_loop", "shared_loop", "baseline", criteria.ACC_BAR, "algorithmic 75% vs 70%; parity@32 40% vs 20%"),
-    ("relsm.latent", "latent", "baseline", criteria.ACC_BAR, "algorithmic 80% vs 70%; parity@32 60% vs 20%"),
-    ("relsm.act", "act", "latent", 0.0, "algorithmic 82% vs 80% (latent); OOD parity@32 65% vs 60%"),
-]
-m, F = ch.metrics, stats.fmt
-verdicts = {}
-for claim, arm, ref, bar, seed_says in LADDER:
-    verdicts[claim], f = ladder_claim(arm, ref, bar)
-    ch.claim(
-        claim,
-        verdict=verdicts[claim],
-        seed_says=seed_says,
-        we_measured=f"{acc_text(arm)}; {acc_text(ref)}; gain {f['iid']} IID, {f['ood']} OOD"
-        + (" (floor: nothing learned at this scale)" if f["floor"] else ""),
-        rule=RULE_GAIN if bar else RULE_ACT,
-        evidence=[f"{k}_{arm}" for k in ("iid_acc", "ood_acc")]
-        + [f"{k}_{ref}" for k in ("iid_acc", "ood_acc")]
-        + [f"iid_gain_{arm}_vs_{ref}", f"ood_gain_{arm}_vs_{ref}"],
-    )
-
-ssm_gain = ood_macro["ssm"] - ood_macro["baseline"]
-ch.metric("ood_gain_ssm_vs_baseline", ssm_gain.tolist())
-floor_ssm = criteria.learned(ood_cc[["ssm", "baseline"]].max(axis=1))
-verdicts["relsm.ssm_ood"] = criteria.gain_verdict(ssm_gain, bar=0.0, above_floor=floor_ssm)
-ch.claim(
-    "relsm.ssm_ood",
-    verdict=verdicts["relsm.ssm_ood"],
-    seed_says="(hypothesis) recurrent/SSM variants extrapolate better",
-    we_measured=f"OOD gain ssm - baseline {F(m['ood_gain_ssm_vs_baseline'])}; {acc_text('ssm')}"
-    + ("" if floor_ssm else " (floor: neither beats chance OOD)"),
-    rule="OOD accuracy of ssm minus the RoPE baseline > 0 on every seed beyond the 95% CI; floor rule applies",
-    evidence=["ood_gain_ssm_vs_baseline", "ood_acc_ssm", "ood_acc_baseline"],
-)
-
-per_arm_cost = {v: criteria.cost_verdict(flops_ratio[v], ppl_ratio[v]) for v in ("shared_loop", "latent", "act")}
-verdicts["relsm.cost"] = criteria.all_of(list(per_arm_cost.values()))
-ch.claim(
-    "relsm.cost",
-    verdict=verdicts["relsm.cost"],
-    seed_says="training time 1.2x / 1.5x / 1.8x; perplexity 22 / 21 / 21 vs 20",
-    we_measured="; ".join(
-        f"{v}: FLOPs {F(m[f'flops_ratio_{v}'], 2)}x, perplexity {F(m[f'ppl_ratio_{v}'], 2)}x -> {per_arm_cost[v]}"
-        for v in per_arm_cost
-    ),
-    rule="each of shared_loop, latent (causal), act (Graves): FLOPs/step <= 2x baseline and prefix-only "
-    "perplexity <= 1.25x baseline on every seed beyond the 95% CI; SUPPORTED if all pass, REFUTED if any fails",
-    evidence=[f"{k}_ratio_{v}" for v in per_arm_cost for k in ("flops", "ppl")],
-)
-
-verdicts["relsm.latent_is_causal"] = criteria.leak_verdict(arms.future_leak.xs("latent_seed"))
-ch.claim(
-    "relsm.latent_is_causal",
-    verdict=verdicts["relsm.latent_is_causal"],
-    seed_says="implicit: latent is trained as a causal LM with teacher forcing",
-    we_measured=f"max |Δ logit| at <= t from token t+1: latent_seed {F(m['leak_latent_seed'], 4)}, "
-    f"causal latent {F(m['leak_latent'], 4)}; latent_seed perplexity teacher-forced "
-    f"{F(m['ppl_tf_latent_seed'], 2)} vs prefix-only {F(m['ppl_prefix_latent_seed'], 2)}",
-    rule="leak of the trained shipped latent arm < 1e-6 on every seed beyond the 95% CI -> SUPPORTED; "
-    "> 1e-6 -> REFUTED",
-    evidence=["leak_latent_seed", "leak_latent", "ppl_tf_latent_seed", "ppl_prefix_latent_seed"]
-    + ["tf_minus_ar_latent_seed"],
-)
-
-verdicts["relsm.act_adapts"] = stats.verdict(effort.tolist())
-ch.claim(
-    "relsm.act_adapts",
-    verdict=verdicts["relsm.act_adapts"],
-    seed_says="implicit; the shipped halting head never gets a gradient",
-    we_measured=f"Graves ACT: iterations on the largest minus the smallest IID inputs "
-    f"{F(m['act_iterations_hard_minus_easy'])} (mean {m['act_mean_iterations']:.2f} of max {ch['act_max_k']}); "
-    f"shipped ACT: halting gradient None on {m['halting_grad_is_none_act_seed']}/{len(ch.seeds)} seeds, "
-    f"mean {m['act_seed_mean_iterations']:.2f} iterations",
-    rule="Graves ACT: mean over tasks of (iterations at the largest - at the smallest IID size) > 0 on every "
-    "seed beyond the 95% CI -> SUPPORTED; < 0 -> REFUTED",
-    evidence=["act_iterations_hard_minus_easy", "halting_grad_is_none_act_seed", "act_mean_iterations"],
-)
-pd.DataFrame([{k: c[k] for k in ("id", "verdict", "we_measured")} for c in ch.claims]).set_index("id")
+for arm, ref in (("shared_loop", "baseline"), ("latent", "baseline"), ("act", "latent")):
+    ch.metric(f"iid_gain_{arm}_vs_{ref}", (iid_macro[arm] - iid_macro[ref]).tolist())
+    ch.metric(f"ood_gain_{arm}_vs_{ref}", (ood_macro[arm] - ood_macro[ref]).tolist())
+ch.metric("ood_gain_ssm_vs_baseline", (ood_macro["ssm"] - ood_macro["baseline"]).tolist())
+ch.judge()
 
 # %% [markdown]
 # ## Answer

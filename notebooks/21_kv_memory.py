@@ -71,10 +71,11 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from memnb import memarch, plotting, stats
+from memnb import memarch, plotting
 from memnb.book.chapter import Chapter
 from memnb.memarch.experiment import make_batch
 from memnb.memarch.model import parameter_gap
+from memnb.memarch.rules import RULES
 from memnb.seeding import seed_everything
 
 ch = Chapter.open("21_kv_memory", profile, seeds, overrides)
@@ -98,19 +99,22 @@ print(f"trained on lengths {ch['train_lengths']}, tested on {ch['test_lengths']}
 # - **`memarch.kv_memory_long_range`.** The effect of seed $i$ is the baseline's loss minus the
 #   memory arm's, averaged over the long-range tasks and over the test lengths beyond the
 #   training range: $e_i = \operatorname{mean}_{\tau, L > L_\text{train}}\,
-#   [\ell^{\text{baseline}}_{i,\tau}(L) - \ell^{\text{kv\_memory}}_{i,\tau}(L)]$.
-#   SUPPORTED if $e_i > 0$ on every seed and the 95% CI of the mean lies above 0; REFUTED if
-#   $e_i < 0$ on every seed and the CI lies below 0; INCONCLUSIVE otherwise
-#   (`memnb.stats.verdict`). The per-task gaps are reported beside it, not judged.
+#   [\ell^{\text{baseline}}_{i,\tau}(L) - \ell^{\text{kv\_memory}}_{i,\tau}(L)]$ (metric
+#   `long_range_gap_ood`). The per-task gaps are reported beside it, not judged.
 # - **`memarch.random_tokens_no_gain`.** On random tokens the gain of seed $i$ is
 #   $g_i = \operatorname{mean}_L [\ell^{\text{baseline}}_i(L) - \ell^{\text{kv\_memory}}_i(L)]$
-#   over every test length. "Little or no gain" is SUPPORTED if every $|g_i|$ and the whole
-#   95% CI lie within $\pm$`margin` nats; REFUTED if every $g_i$ and the CI lie above
-#   `margin` (a real gain); INCONCLUSIVE otherwise (`memnb.memarch.equivalence_verdict`).
+#   over every test length (metric `random_gain`); "little or no gain" is a claim that $|g_i|$
+#   stays inside a small margin.
 # - **Causality**, a hard check, not a claim: replacing token $t+1$ must leave the logits at every
 #   position $\le t$ unchanged (we require $< 10^{-6}$; a causal model gives exactly 0), for the
 #   baseline and the corrected memory, before and after training. The chapter stops if not.
 #
+# The two claims' rules, as data (`memnb/memarch/rules.py`):
+
+# %%
+ch.rules(RULES)
+
+# %% [markdown]
 # ## 1. Leakage: can any position see the future?
 #
 # For every seed, a fresh model of each arm reads two random sequences of 32 tokens; for every
@@ -251,7 +255,7 @@ display(cost_table.round(1))
 train_s.round(1).rename_axis("mean training time per run (s)")
 
 # %% [markdown]
-# ## Verdicts (by the rules above)
+# ## Verdicts (by the registered rules)
 
 # %%
 paired = scores.pivot_table(index=["task", "seed", "length"], columns="arm", values="loss")
@@ -262,12 +266,10 @@ effects = ood.groupby("seed")["gap"].mean().sort_index().tolist()
 ch.metric("long_range_gap_ood", effects)
 for task, g in ood.groupby("task"):
     ch.metric(f"{task}_gap_ood", g.groupby("seed")["gap"].mean().sort_index().tolist())
-long_verdict = stats.verdict(effects)
 
 cp = ctrl.pivot_table(index=["seed", "length"], columns="arm", values="loss")
 gains = (cp["baseline"] - cp["kv_memory"]).groupby("seed").mean().sort_index().tolist()
 ch.metric("random_gain", gains)
-random_verdict = memarch.equivalence_verdict(gains, margin=ch["margin"])
 leak_drop = (ln16 - ctrl[ctrl.arm == "write_then_read"].groupby("seed")["loss"].mean()).sort_index().tolist()
 ch.metric("write_then_read_below_ln16", leak_drop)
 caught = all(d > 0 for d in leak_drop)
@@ -276,43 +278,7 @@ print(
     + ("the control catches the leak on every seed" if caught else "the control does NOT catch the leak on every seed")
 )
 
-per_task = "; ".join(f"{t}: {stats.fmt(ch.metrics[f'{t}_gap_ood'])}" for t in ch["tasks"])
-ch.claim(
-    "memarch.kv_memory_long_range",
-    verdict=long_verdict,
-    seed_says="the baseline degrades faster with length; the memory model keeps lower loss on longer sequences",
-    we_measured=(
-        f"baseline − memory loss at lengths {ood_lengths} (trained {ch['train_lengths']}), mean over "
-        f"{ch['tasks']}: {stats.fmt(ch.metrics['long_range_gap_ood'])} nats/token ({per_task})"
-    ),
-    rule="SUPPORTED if the baseline-minus-memory loss gap beyond the training lengths, averaged over the "
-    "long-range tasks, is > 0 on every seed with the 95% CI above 0; REFUTED if < 0 likewise",
-    evidence=["long_range_gap_ood"] + [f"{t}_gap_ood" for t in ch["tasks"]],
-)
-ch.claim(
-    "memarch.random_tokens_no_gain",
-    verdict=random_verdict,
-    seed_says="on random token sequences the difference may be minimal",
-    we_measured=(
-        f"baseline − memory loss on random tokens: {stats.fmt(ch.metrics['random_gain'], 4)} nats/token "
-        f"(chance ln 16 = {ln16:.3f}); write-then-read memory (leaky): ln 16 − its loss = "
-        f"{stats.fmt(ch.metrics['write_then_read_below_ln16'])} nats/token"
-    ),
-    rule=f"SUPPORTED if every seed's gain and the 95% CI lie within ±{ch['margin']} nats; REFUTED if all "
-    f"above +{ch['margin']}; else INCONCLUSIVE",
-    evidence=["random_gain", "write_then_read_below_ln16", "future_leak_init_write_then_read"],
-)
-pd.DataFrame(
-    [
-        {
-            "claim": c["id"],
-            "seed's number": "(qualitative)",
-            "ours (mean ± 95% CI)": c["we_measured"],
-            "verdict": c["verdict"],
-        }
-        for c in ch.claims
-    ]
-).style.hide(axis="index")
+ch.judge()
 
 # %% [markdown]
 # The figure behind the first verdict: the paired loss gap (baseline minus memory, same seed and

@@ -63,6 +63,7 @@ from memnb.book.chapter import Chapter
 from memnb.data import encode_corpus, get_tokenizer
 from memnb.hrs.experiment import ARMS, Setup, mauve_by_seed, references, run_arm
 from memnb.hrs.probes import peer_check
+from memnb.hrs.rules import CHAPTER_30, LEAK
 
 ch = Chapter.open("30_engram_leakage", profile, seeds, overrides)
 setup = Setup(**ch.params)
@@ -137,29 +138,20 @@ pd.Series(peer_check(peer_cfg, val_ids[: 4 * setup.seq_len].view(4, -1), seed=ch
 # continuations of the same prompts; the prompt is stripped from both sides.
 #
 # A probe value counts as a leak when it exceeds 1e-6 (float noise is far below; causal arms give
-# exactly 0). `verdict(effect)` is `memnb.stats.verdict`: SUPPORTED when the effect is positive
-# on every seed and its 95% CI over seeds lies above 0, REFUTED when negative in the same sense,
-# INCONCLUSIVE otherwise.
-#
-# - **`hrs.v16_prepend_leaks`** — SUPPORTED iff (a) the V16 arm's probe exceeds 1e-6 on every
-#   seed while the no-engram arm's is ≤ 1e-6, (b) verdict(loss_none − loss_V16,present) is
-#   SUPPORTED (the engram helps teacher-forced prediction: it reads the future), (c) generation
-#   degrades: verdict(loss_V16,past-windows − loss_none) is SUPPORTED and
-#   verdict(MAUVE_none − MAUVE_V16,ON) is not REFUTED. REFUTED iff the V16 probe is ≤ 1e-6 on every
-#   seed, or either verdict in (c) is REFUTED. INCONCLUSIVE otherwise.
-# - **`hrs.v18_cross_attention_fixes`** — SUPPORTED iff the V18 arm's probe is ≤ 1e-6 on every
-#   seed (no path from a future token to an earlier prediction); REFUTED iff it exceeds 1e-6 on
-#   every seed; INCONCLUSIVE otherwise. The MAUVE ON/OFF numbers and gates are reported beside it.
-# - **`hrs.fix_is_cross_attention`** — SUPPORTED iff cross-attention alone removes the leak: the
-#   `xattn_self` arm (cross-attention, same-sequence engram) has probe ≤ 1e-6 on every seed.
-#   REFUTED iff `xattn_self` leaks (probe > 1e-6 on every seed and verdict(loss_none −
-#   loss_xattn_self,present) SUPPORTED) while `prepend_ema` (prepend, EMA buffer) is causal on
-#   every seed: the source, not the path, decides. INCONCLUSIVE otherwise.
-# - **`hrs.v18_engram_informative`** — information about the text shows as a dependence of the
-#   predictions on *which* text the engram came from: A = loss_V18,shuffled − loss_V18,present.
-#   SUPPORTED iff verdict(A) and verdict(loss_const − loss_V18) are both SUPPORTED (it depends on
-#   the text and beats a learned constant vector). REFUTED iff |A| ≤ 1e-6 on every seed (the
-#   output is the same for every text). INCONCLUSIVE otherwise.
+# exactly 0). The rules read these numbers as follows. `hrs.v16_prepend_leaks` asks whether the
+# V16 arm leaks while the no-engram arm does not, whether the engram lowers the teacher-forced
+# loss (it reads the future: loss_none − loss_V16,present) and whether generation degrades (the
+# generation-time view, loss_V16,past-windows − loss_none, and MAUVE_none − MAUVE_V16,ON).
+# `hrs.v18_cross_attention_fixes` reads the V18 arm's probe; the MAUVE ON/OFF numbers and gates
+# are reported beside it. `hrs.fix_is_cross_attention` reads the 2×2: if the `xattn_self` arm
+# (cross-attention, same-sequence engram) leaks and uses the leak while `prepend_ema` (prepend,
+# EMA buffer) is causal, the source, not the path, decides. `hrs.v18_engram_informative`:
+# information about the text shows as a dependence of the predictions on *which* text the
+# engram came from, A = loss_V18,shuffled − loss_V18,present, and as a gain over a learned
+# constant vector, loss_const − loss_V18. The rules, as data (`memnb/hrs/rules.py`):
+
+# %%
+ch.rules(CHAPTER_30)
 
 # %% [markdown]
 # ## Training every arm
@@ -292,126 +284,16 @@ for text in refs[seed0][:3]:
     print(repr(text))
 
 # %% [markdown]
-# ## Verdicts (rules stated above)
+# ## Verdicts (by the registered rules)
+#
+# The differences the rules read, then the rules applied (`ch.judge`).
 
 # %%
-LEAK = 1e-6
-
-
-def leaks(arm: str) -> np.ndarray:
-    return per_seed(f"probe_{arm}") > LEAK
-
-
-# hrs.v16_prepend_leaks
 ch.metric("v16_genview_minus_none", per_seed("loss_prepend_self_past_windows") - per_seed("loss_none_present"))
 ch.metric("mauve_none_minus_v16", per_seed("mauve_none_on") - per_seed("mauve_prepend_self_on"))
-a = bool(leaks("prepend_self").all() and not leaks("none").any())
-b = stats.verdict(ch.metrics["gain_vs_none_prepend_self"]["values"])
-c_loss = stats.verdict(ch.metrics["v16_genview_minus_none"]["values"])
-c_mauve = stats.verdict(ch.metrics["mauve_none_minus_v16"]["values"])
-if a and b == "SUPPORTED" and c_loss == "SUPPORTED" and c_mauve != "REFUTED":
-    v16 = "SUPPORTED"
-elif not leaks("prepend_self").any() or "REFUTED" in (c_loss, c_mauve):
-    v16 = "REFUTED"
-else:
-    v16 = "INCONCLUSIVE"
-ch.claim(
-    "hrs.v16_prepend_leaks",
-    verdict=v16,
-    seed_says="prepended engram: MAUVE 0.806 with engram on vs ~0.90 off; V16 val PPL 1.71 vs 21.4 without engram",
-    we_measured=(
-        f"probe V16 {stats.fmt(ch.metrics['probe_prepend_self'], 3)} vs none max "
-        f"{max(ch.metrics['probe_none']['values']):.1g}; teacher-forced loss gain over no engram "
-        f"{stats.fmt(ch.metrics['gain_vs_none_prepend_self'])} nats/char (verdict {b}); generation-time view "
-        f"(past windows) minus no engram {stats.fmt(ch.metrics['v16_genview_minus_none'])} ({c_loss}); "
-        f"MAUVE none − V16 {stats.fmt(ch.metrics['mauve_none_minus_v16'])} ({c_mauve}); {len(ch.seeds)} seeds"
-    ),
-    rule=(
-        "SUPPORTED iff V16 probe > 1e-6 on every seed and none's <= 1e-6, verdict(loss_none − loss_V16) SUPPORTED, "
-        "verdict(loss_V16,past_windows − loss_none) SUPPORTED and verdict(MAUVE_none − MAUVE_V16) not REFUTED; "
-        "REFUTED iff V16 probe <= 1e-6 on every seed or either generation verdict REFUTED"
-    ),
-    evidence=[
-        "probe_prepend_self",
-        "probe_none",
-        "gain_vs_none_prepend_self",
-        "v16_genview_minus_none",
-        "mauve_none_minus_v16",
-    ],
-)
-
-# hrs.v18_cross_attention_fixes
-v18 = "SUPPORTED" if not leaks("xattn_ema").any() else ("REFUTED" if leaks("xattn_ema").all() else "INCONCLUSIVE")
-gates18 = [ch.metrics[k]["mean"] for k in ch.metrics if k.startswith("gate_xattn_ema_layer")]
-ch.claim(
-    "hrs.v18_cross_attention_fixes",
-    verdict=v18,
-    seed_says="MAUVE 0.915–0.941 with engram on; ON−OFF change 0.003; gates settle at 0.27–0.33",
-    we_measured=(
-        f"V18 probe max {max(ch.metrics['probe_xattn_ema']['values']):.1g} on {len(ch.seeds)} seeds; "
-        f"teacher-forced gain over no engram {stats.fmt(ch.metrics['gain_vs_none_xattn_ema'])} nats/char; "
-        f"MAUVE on − off {stats.fmt(ch.metrics['mauve_on_minus_off_xattn_ema'])}; "
-        f"gates {', '.join(f'{g:.2f}' for g in gates18)}"
-    ),
-    rule="SUPPORTED iff the V18 probe is <= 1e-6 on every seed; REFUTED iff > 1e-6 on every seed",
-    evidence=["probe_xattn_ema", "gain_vs_none_xattn_ema", "mauve_on_minus_off_xattn_ema"],
-)
-
-# hrs.fix_is_cross_attention
-gain_xs = stats.verdict(ch.metrics["gain_vs_none_xattn_self"]["values"])
-if not leaks("xattn_self").any():
-    fix = "SUPPORTED"
-elif leaks("xattn_self").all() and gain_xs == "SUPPORTED" and not leaks("prepend_ema").any():
-    fix = "REFUTED"
-else:
-    fix = "INCONCLUSIVE"
-ch.claim(
-    "hrs.fix_is_cross_attention",
-    verdict=fix,
-    seed_says="cross-attention (the injection path) fixes the leak; V18 changed path and source together",
-    we_measured=(
-        f"2x2 probe max: prepend+self {max(ch.metrics['probe_prepend_self']['values']):.2g}, "
-        f"xattn+self {max(ch.metrics['probe_xattn_self']['values']):.2g}, "
-        f"prepend+EMA {max(ch.metrics['probe_prepend_ema']['values']):.1g}, "
-        f"xattn+EMA {max(ch.metrics['probe_xattn_ema']['values']):.1g}; gain over no engram: "
-        f"xattn+self {stats.fmt(ch.metrics['gain_vs_none_xattn_self'])} ({gain_xs}), "
-        f"prepend+self {stats.fmt(ch.metrics['gain_vs_none_prepend_self'])} nats/char"
-    ),
-    rule=(
-        "SUPPORTED iff xattn_self probe <= 1e-6 on every seed; REFUTED iff xattn_self probe > 1e-6 on every seed "
-        "with verdict(loss_none − loss_xattn_self) SUPPORTED and prepend_ema probe <= 1e-6 on every seed"
-    ),
-    evidence=["probe_xattn_self", "probe_prepend_ema", "probe_prepend_self", "gain_vs_none_xattn_self"],
-)
-
-# hrs.v18_engram_informative
 ch.metric("v18_shuffle_sensitivity", per_seed("loss_xattn_ema_shuffled") - per_seed("loss_xattn_ema_present"))
 ch.metric("const_minus_v18", per_seed("loss_xattn_const_present") - per_seed("loss_xattn_ema_present"))
-sens = per_seed("v18_shuffle_sensitivity")
-if stats.verdict(sens) == "SUPPORTED" and stats.verdict(per_seed("const_minus_v18")) == "SUPPORTED":
-    info = "SUPPORTED"
-elif np.all(np.abs(sens) <= LEAK):
-    info = "REFUTED"
-else:
-    info = "INCONCLUSIVE"
-spread18 = max(max(ch.metrics[k]["values"]) for k in ch.metrics if k.startswith("xattn_spread_xattn_ema"))
-ch.claim(
-    "hrs.v18_engram_informative",
-    verdict=info,
-    seed_says="the cross-attended engram (32 identical buffer slots) carries information about the text",
-    we_measured=(
-        "loss change when the V18 engram is swapped between texts "
-        f"{stats.fmt(ch.metrics['v18_shuffle_sensitivity'], 6)} nats/char; "
-        f"cross-attention output spread over tokens <= {spread18:.1g} (a constant vector); "
-        f"learned-constant minus V18 loss {stats.fmt(ch.metrics['const_minus_v18'])} nats/char"
-    ),
-    rule=(
-        "SUPPORTED iff verdict(loss_V18,shuffled − loss_V18) and verdict(loss_const − loss_V18) are SUPPORTED; "
-        "REFUTED iff |loss_V18,shuffled − loss_V18| <= 1e-6 on every seed"
-    ),
-    evidence=["v18_shuffle_sensitivity", "const_minus_v18", "probe_xattn_ema"],
-)
-pd.DataFrame(ch.claims)[["id", "verdict", "we_measured"]]
+ch.judge()
 
 # %% [markdown]
 # ## The answer

@@ -51,6 +51,7 @@ from memnb import plotting, stats
 from memnb.book.chapter import Chapter
 from memnb.data.corpus import load_corpus
 from memnb.hrs.retrieval import entropy, experiment, needles, niah
+from memnb.hrs.rules import CHAPTER_31
 from memnb.models.backbone import untrained_backbone
 from memnb.train.backbone import load_backbone
 
@@ -78,12 +79,14 @@ ch = Chapter.open("31_entropy_gated_retrieval", profile, seeds, overrides)
 # - Each seed draws its own needles and distractor samples; the keys and the gate do not depend
 #   on the seed.
 #
-# **Verdict rule for `hrs.egr_niah`, fixed before the run.** The seed's setting: LM keys, the
-# seed's 4.0-bit gate, the question naming the needle, 20 unrelated (Shakespeare) distractors. The claim holds when the
-# needle is in the top 5 for at least 80% of needles (the seed: 5/5). Effect per seed =
-# recall@5 − 0.8 over `n_needles` needles; `stats.verdict`: SUPPORTED if every seed and the
-# seeds' 95% CI are above 0, REFUTED if all below, else INCONCLUSIVE. The harder conditions are
-# reported, not judged: the seed made no claim about them.
+# **The rule for `hrs.egr_niah`, fixed before the run.** The claim is judged in the seed's
+# setting: LM keys, the seed's 4.0-bit gate, the question naming the needle, 20 unrelated
+# (Shakespeare) distractors; the measure is recall@5 over `n_needles` needles per seed (the
+# seed: 5/5). The harder conditions are reported, not judged: the seed made no claim about them.
+# The rule, as data (`memnb/hrs/rules.py`):
+
+# %%
+ch.rules(CHAPTER_31)
 
 # %%
 backbone, tok, bb_info = load_backbone(ch.profile)
@@ -183,39 +186,11 @@ per_seed.groupby("prompt")[["fires_per_token", "mean_bits"]].mean().round(3)
 
 # %% [markdown]
 # ## Verdict
+#
+# The registered rule, applied to the recorded metrics.
 
 # %%
-seed_setting = (runs["gate"] == "seed_4bits") & (runs["keys"] == "backbone") & (runs["pool"] == "shakespeare")
-seed_setting &= runs["query"] == "question"
-seed_cond = runs[seed_setting & (runs.distractors == 20)].sort_values("seed")
-if seed_cond.empty:
-    raise ValueError("the verdict needs 20 in `distractors` (the seed's setting)")
-effects = (seed_cond.recall5 - 0.8).tolist()
-v = stats.verdict(effects)
-r5 = ch.metrics["seed_4bits_backbone_shakespeare_question_20_recall5"]
-mrr = ch.metrics["seed_4bits_backbone_shakespeare_question_20_mrr"]
-para = ch.metrics["seed_4bits_backbone_needles_paraphrase_20_recall1"]
-gated = ch.metrics["calibrated_backbone_shakespeare_question_20_recall5"]
-ch.claim(
-    "hrs.egr_niah",
-    verdict=v,
-    seed_says="5/5 needles in the top 5 among 20 distractors, mean rank 1.2 (hand-written needles, GPT-2 block-4 keys)",
-    we_measured=(
-        f"recall@5 {stats.fmt(r5)}, MRR {stats.fmt(mrr)} over {ch['n_needles']} generated needles x "
-        f"{len(ch.seeds)} seeds (seed's 4-bit gate, 20 Shakespeare distractors, question naming the needle); "
-        f"paraphrase among 20 other needles: recall@1 {stats.fmt(para)}; "
-        f"with a gate that selects (p{ch['gate_percentile']}): recall@5 {stats.fmt(gated)}"
-    ),
-    rule="effect = recall@5 - 0.8 per seed; SUPPORTED if every seed and the 95% CI > 0, REFUTED if all < 0",
-    evidence=[
-        "seed_4bits_backbone_shakespeare_question_20_recall5",
-        "seed_4bits_backbone_shakespeare_question_20_mrr",
-        "seed_4bits_backbone_needles_paraphrase_20_recall1",
-        "calibrated_backbone_shakespeare_question_20_recall5",
-        "gate_needles_stored",
-    ],
-)
-print(f"hrs.egr_niah: {v}   recall@5 per seed {[round(x, 3) for x in seed_cond.recall5]}")
+ch.judge()
 
 # %% [markdown]
 # ## Answer
@@ -246,7 +221,8 @@ answer = pd.DataFrame(
         if f"{g}_backbone_{p}_{q}_{n}_recall1" in ch.metrics
     ]
 )
-print(f"hrs.egr_niah: {v} (rule: recall@5 >= 0.8 on every seed beyond the CI)")
+judged = {c["id"]: c["verdict"] for c in ch.claims}
+print(f"hrs.egr_niah: {judged['hrs.egr_niah']} (by the registered rule above)")
 answer
 
 # %%

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from memnb.memarch import TASK_SETTINGS, ArmConfig, RunConfig, chance, equivalence_verdict, run_arm
+from memnb.memarch import TASK_SETTINGS, ArmConfig, RunConfig, chance, run_arm
 from memnb.memarch.experiment import informative_mask, make_batch, score
 
 
@@ -35,15 +35,6 @@ def test_run_is_a_pure_function_of_its_seed() -> None:
     cfg = ArmConfig(d_model=16, n_heads=2, capacity=32)
     a, b = (run_arm("kv_memory", run, cfg, seed=3)["rows"] for _ in range(2))
     assert a == b
-
-
-def test_equivalence_verdict() -> None:
-    assert equivalence_verdict([0.001, -0.002, 0.0], margin=0.02) == "SUPPORTED"
-    assert equivalence_verdict([0.5, 0.6, 0.55], margin=0.02) == "REFUTED"
-    assert equivalence_verdict([0.001, 0.3, -0.2], margin=0.02) == "INCONCLUSIVE"
-    assert equivalence_verdict([0.001], margin=0.02) == "INCONCLUSIVE"
-    with pytest.raises(ValueError, match="margin"):
-        equivalence_verdict([0.0, 0.0], margin=0)
 
 
 def test_bad_run_settings_name_the_fix() -> None:

@@ -8,11 +8,12 @@ import torch
 from memnb.data.tasks import TASKS
 from memnb.data.tasks.algorithmic import VOCAB
 from memnb.data.tasks.base import IGNORE
-from memnb.relsm import criteria
 from memnb.relsm.curriculum import SplitCurriculum
 from memnb.relsm.evaluate import chance_level, greedy_decode, greedy_exact_match, teacher_forced
+from memnb.relsm.rules import RULES
 from memnb.relsm.variants import VARIANTS, LadderConfig, build
 from memnb.relsm.vocab import EOS_ID, PAD_ID, JointVocab
+from memnb.verdicts import judge
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -98,12 +99,18 @@ def test_chance_levels() -> None:
 
 
 def test_verdict_rules() -> None:
-    assert criteria.gain_verdict([0.2, 0.25, 0.22], bar=0.05, above_floor=True) == "SUPPORTED"
-    assert criteria.gain_verdict([0.0, 0.01, -0.01], bar=0.05, above_floor=True) == "REFUTED"
-    assert criteria.gain_verdict([0.2, 0.25, 0.22], bar=0.05, above_floor=False) == "INCONCLUSIVE"
-    assert criteria.learned([0.3, 0.4, 0.35]) and not criteria.learned([0.0, 0.01, 0.0])
-    assert criteria.leak_verdict([0.0, 0.0, 0.0]) == "SUPPORTED"  # exactly 0 on every seed
-    assert criteria.leak_verdict([0.01, 0.02, 0.015]) == "REFUTED"
-    assert criteria.cost_verdict([1.2, 1.2, 1.2], [1.0, 1.01, 0.99]) == "SUPPORTED"
-    assert criteria.cost_verdict([2.6, 2.6, 2.6], [1.0, 1.01, 0.99]) == "REFUTED"
-    assert criteria.both("SUPPORTED", "INCONCLUSIVE") == "INCONCLUSIVE"
+    """The chapter's rules (``memnb.relsm.rules``) on synthetic per-seed metrics: the floor rule
+    gates an accuracy comparison, a leak of exactly 0 is no leak, the cost bound is 2x."""
+    learned, nothing = [0.3, 0.4, 0.35], [0.0, 0.01, 0.0]
+    m = {"ood_acc_chance_corrected_ssm": learned, "ood_acc_chance_corrected_baseline": nothing}
+    assert judge(RULES["relsm.ssm_ood"], m | {"ood_gain_ssm_vs_baseline": [0.2, 0.25, 0.22]})["verdict"] == "SUPPORTED"
+    assert judge(RULES["relsm.ssm_ood"], m | {"ood_gain_ssm_vs_baseline": [-0.2, -0.25, -0.2]})["verdict"] == "REFUTED"
+    floor = m | {"ood_acc_chance_corrected_ssm": nothing, "ood_gain_ssm_vs_baseline": [0.2, 0.25, 0.22]}
+    assert judge(RULES["relsm.ssm_ood"], floor)["verdict"] == "INCONCLUSIVE"
+    assert judge(RULES["relsm.latent_is_causal"], {"leak_latent_seed": [0.0, 0.0, 0.0]})["verdict"] == "SUPPORTED"
+    assert judge(RULES["relsm.latent_is_causal"], {"leak_latent_seed": [0.01, 0.02, 0.015]})["verdict"] == "REFUTED"
+    arms = ("shared_loop", "latent", "act")
+    ppl = {f"ppl_ratio_{a}": [1.0, 1.01, 0.99] for a in arms}
+    cheap = {f"flops_ratio_{a}": [1.2, 1.2, 1.2] for a in arms}
+    assert judge(RULES["relsm.cost"], ppl | cheap)["verdict"] == "SUPPORTED"
+    assert judge(RULES["relsm.cost"], ppl | cheap | {"flops_ratio_act": [2.6, 2.6, 2.6]})["verdict"] == "REFUTED"

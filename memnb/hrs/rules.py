@@ -77,6 +77,10 @@ V18_ENGRAM_INFORMATIVE = compound(
     "loss(learned constant vector) − loss(V18), nats/char",
 )
 
+CHAPTER_30 = {
+    r.id: r for r in [V16_PREPEND_LEAKS, V18_CROSS_ATTENTION_FIXES, FIX_IS_CROSS_ATTENTION, V18_ENGRAM_INFORMATIVE]
+}
+
 # --- chapter 31: entropy-gated retrieval -------------------------------------------------------
 EGR_NIAH = all_seeds_beyond(
     "hrs.egr_niah",
@@ -92,6 +96,8 @@ EGR_NIAH = all_seeds_beyond(
     note="recall@5 per seed in the seed's setting: LM keys, the seed's 4.0-bit gate, the question naming the "
     "needle, 20 Shakespeare distractors",
 )
+
+CHAPTER_31 = {EGR_NIAH.id: EGR_NIAH}
 
 # --- chapter 32: topic routing -----------------------------------------------------------------
 TOPIC_ACCURACY_SCALING = compound(

@@ -5,10 +5,11 @@ key-value memory on long-range tasks over growing lengths.
   README read literally, which leaks the future) built on ``memnb.models.Decoder``;
 - ``memnb.memarch.experiment``: train one arm on one task and seed, score it per length
   against the task's chance level;
-- ``memnb.memarch.checks``: the leakage probe, the memory's overhead, the equivalence verdict.
+- ``memnb.memarch.checks``: the leakage probe and the memory's overhead;
+- ``memnb.memarch.rules``: the chapter's verdict rules, as data.
 """
 
-from memnb.memarch.checks import equivalence_verdict, future_leak, overhead
+from memnb.memarch.checks import future_leak, overhead
 from memnb.memarch.experiment import TASK_SETTINGS, RunConfig, chance, evaluate_lengths, run_arm, run_grid
 from memnb.memarch.model import ARMS, ArmConfig, AttentionWithMemory, WriteThenReadKVMemory, build_model
 
@@ -21,7 +22,6 @@ __all__ = [
     "WriteThenReadKVMemory",
     "build_model",
     "chance",
-    "equivalence_verdict",
     "evaluate_lengths",
     "future_leak",
     "overhead",

@@ -1,4 +1,4 @@
-"""Checks around the memory comparison: the leakage probe, the overhead, the equivalence rule.
+"""Checks around the memory comparison: the leakage probe and the overhead.
 
 - ``future_leak``: replace the token at t + 1 by another one and measure
   ``max |logits_{≤t}(edited) − logits_{≤t}(original)|``; a causal model gives exactly 0 (the
@@ -6,10 +6,6 @@
   ``memnb.eval.probes.future_leak``). Every t is probed, so any position reading ahead shows.
 - ``overhead``: forward throughput (tokens/s, wall clock) and the bytes of state a model
   carries after reading a sequence (``memnb.layers.registry.state_bytes``).
-- ``equivalence_verdict``: the rule for a claim of *no* effect ("little or no gain"):
-  SUPPORTED when every seed's effect and the whole 95% CI lie inside ``(−margin, margin)``,
-  REFUTED when every seed and the whole CI lie beyond ``+margin`` (a real gain), otherwise
-  INCONCLUSIVE. It is ``memnb.stats.verdict``'s rule with the claim "|effect| < margin".
 """
 
 from __future__ import annotations
@@ -21,7 +17,6 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from memnb import stats
 from memnb.eval import probes
 from memnb.layers import registry as zoo
 
@@ -50,19 +45,3 @@ def overhead(model: nn.Module, inputs: torch.Tensor, *, repeats: int = 5) -> dic
         times.append(time.perf_counter() - t0)
     model.train(was_training)
     return {"tokens_per_s": inputs.numel() / float(np.median(times)), "state_bytes": zoo.state_bytes(state)}
-
-
-def equivalence_verdict(effects: Sequence[float], *, margin: float) -> str:
-    """Verdict for "the effect is negligible (|effect| < margin)" from one effect per seed."""
-    if margin <= 0:
-        raise ValueError(f"margin must be > 0 for an equivalence rule, got {margin}")
-    s = stats.summarize(effects)
-    if s["ci95"] is None:
-        return "INCONCLUSIVE"
-    lo, hi = s["ci95"]
-    e = np.asarray(effects, dtype=float)
-    if np.all(np.abs(e) < margin) and -margin < lo and hi < margin:
-        return "SUPPORTED"
-    if np.all(e > margin) and lo > margin:
-        return "REFUTED"
-    return "INCONCLUSIVE"

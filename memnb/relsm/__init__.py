@@ -11,7 +11,8 @@ One concept per module:
 - ``evaluate``: the one evaluation entry point (greedy exact match IID/OOD, needles, perplexity,
   cost) writing one row schema, with chance levels;
 - ``audit``: the direct future-token leak probe, the halting-gradient probe, FLOPs per step;
-- ``criteria``: the seed's success criteria as pre-registered verdict rules;
+- ``criteria``: the per-seed measures the success criteria read (chance-corrected accuracy, the mean
+  over tasks, the halting effort gap); the rules themselves are data in ``rules``;
 - ``ladder``: the experiment loop (every arm x seed: train, audit, evaluate).
 
 Specification: book/appendix/relsm.md and ReLSM's README.

@@ -1,7 +1,7 @@
 """ReLSM's claims (chapter 20): the rules they are judged by, as data, with no results.
 
-The chapter's current (protocol-1) rules (``memnb.relsm.criteria``) over the metric names that
-``results/cpu/20_relsm_ladder.json`` publishes. Every effect is paired by seed. The **floor rule**
+The chapter's current (protocol-1) rules (once code in ``memnb.relsm.criteria``) over the metric
+names that ``results/cpu/20_relsm_ladder.json`` publishes. Every effect is paired by seed. The **floor rule**
 is a gate: an accuracy comparison counts only if the better of its two arms beats chance by
 ``FLOOR`` chance-corrected points on every seed beyond the CI; otherwise that part is INCONCLUSIVE.
 """
