@@ -32,7 +32,6 @@ class KvMemory(Preset):
     n_eval: int = per_profile(ci=16, cpu=64, gpu=512, low=1)
     capacity: int = per_profile(ci=128, cpu=256, gpu=1024, low=1)
     top_k: int = per_profile(ci=4, cpu=4, gpu=4, low=1)
-    margin: float = per_profile(ci=0.02, cpu=0.02, gpu=0.02, low=0.0)  # nats: the equivalence band
 
     def check(self) -> None:
         if len(self.train_lengths) != 2:
