@@ -42,18 +42,28 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from memnb import plotting, stats
+from memnb import plotting
 from memnb.book.chapter import Chapter
 from memnb.drex import theory
 from memnb.drex.probe import ProbeConfig
+from memnb.drex.rules import CHAPTER_11
 from memnb.drex.sweep import run_grid, write_rate_table
 from memnb.drex.task import N_PAIRS
-from memnb.drex.verdicts import threshold_verdict
 
 ch = Chapter.open("11_gate_sweep", profile, seeds, overrides)
 BANDS = {32: (0.20, 0.70), 96: (0.15, 0.50)}  # the seed's target write-rate bands
 split = ProbeConfig(layout="seed", memory="split", thresh=0.70, gate="or")
 print(f"chance: 1/{N_PAIRS} in context")
+
+# %% [markdown]
+# ## Rules, registered before the run
+#
+# The chapter's five claims are judged by rules written as data in `memnb/drex/rules.py`
+# (`CHAPTER_11`), rendered here from that data before any result exists; §5 applies them to the
+# metrics this run records. The sections below say what each rule's measure is and why.
+
+# %%
+ch.rules(CHAPTER_11)
 
 # %% [markdown]
 # ## 1. Write rate vs θ: closed form, at initialisation
@@ -65,10 +75,9 @@ print(f"chance: 1/{N_PAIRS} in context")
 # non-filler token fires once; at high θ some do not (random keys overlap), so the measured rate
 # falls below it there — the table shows the gap.
 #
-# **Rule for `drex.gate_write_rates`.** SUPPORTED if at θ = 0.70 the measured write rate lies in
-# the seed's band at L = 32 and at L = 96 on every seed; REFUTED if it lies outside a band on
-# every seed; INCONCLUSIVE otherwise. (The rate is a deterministic function of the layout, so
-# seeds agree; the rule still checks each.)
+# `drex.gate_write_rates` checks the measured write rate at θ = 0.70 against the seed's bands at
+# L = 32 and L = 96. The rate is a deterministic function of the layout, so seeds agree; the
+# rule still checks each.
 
 # %%
 L_all = sorted({32, 96, *ch["lengths"]})
@@ -88,18 +97,13 @@ wr[wr.seed == ch.seeds[0]].pivot_table(
 
 # %%
 at07 = wr[(wr.theta == 0.70) & (wr.gate == "or")] if 0.70 in ch["thresholds"] else wr.iloc[:0]
-in_band = []
-for _seed, g in at07.groupby("seed"):
-    ok = all(BANDS[L][0] <= g[g.L == L]["wr measured"].item() <= BANDS[L][1] for L in (32, 96))
-    in_band.append(ok)
 for L in (32, 96):
     ch.metric(f"wr_or_theta070_L{L}", at07[at07.L == L]["wr measured"].tolist())
 ch.metric("wr_formula_max_abs_error", float(wr["|measured − formula|"].max()))
 ch.metric("wr_formula_max_abs_error_theta_le_075", float(wr[wr.theta <= 0.75]["|measured − formula|"].max()))
-band_verdict = (
-    "SUPPORTED" if in_band and all(in_band) else ("REFUTED" if in_band and not any(in_band) else "INCONCLUSIVE")
+print(
+    "θ=0.70, OR gate, write rate per seed:", {L: at07[at07.L == L]["wr measured"].round(3).tolist() for L in (32, 96)}
 )
-print("θ=0.70 in both bands per seed:", in_band, "->", band_verdict)
 
 # %%
 ax = sns.lineplot(data=wr[wr.seed == ch.seeds[0]], x="theta", y="wr measured", hue="L", style="gate", markers=True)
@@ -126,11 +130,10 @@ plt.show()
 # 150 steps at lr 3e-3 to fit the budget; the audit now uses the seed's model and its 800 steps
 # at 3e-4. The rule is unchanged.)
 #
-# **Rule.** Effect per seed = |wr(trained) − wr(closed form)|, the largest over the lengths,
-# with wr(trained) measured on fresh sequences after training. SUPPORTED (the rate is a
-# property of the trained memory) if every seed's effect and the whole 95% CI exceed 0.01;
-# REFUTED (the rate is the layout's closed form) if every seed's effect and the whole CI are
-# below 0.01.
+# **Measure.** Effect per seed = |wr(trained) − wr(closed form)|, the largest over the lengths,
+# with wr(trained) measured on fresh sequences after training: a gap well above 0.01 would make
+# the rate a property of the trained memory, a gap below it makes it the layout's closed form
+# (the rule of `drex.write_rates_trained`, registered above).
 
 # %%
 arms = [
@@ -157,8 +160,7 @@ for L, g in trained.groupby("L"):
     ch.metric(f"wr_init_L{L}", g.wr_init.tolist())
     ch.metric(f"wr_train_mean_L{L}", g.wr_train.tolist())
     ch.metric(f"trained_seed_task_acc_L{L}", g.acc.tolist())
-trained_verdict = threshold_verdict(dev.tolist(), 0.01)
-print("max |trained − formula| per seed:", dev.round(4).tolist(), "->", trained_verdict)
+print("max |trained − formula| per seed:", dev.round(4).tolist())
 
 # %% [markdown]
 # ## 3. Recall vs θ on the corrected task (`drex.thresh_070_best`), OR vs AND
@@ -167,10 +169,9 @@ print("max |trained − formula| per seed:", dev.round(4).tolist(), "->", traine
 # binds; chapter 10 §4), frozen at initialisation, linear head fitted (`linear_probe`), for every
 # θ and L; the AND gate at the same θ as a control.
 #
-# **Rule.** Effect per seed = recall(θ = 0.70) − recall(θ'), where θ' is the other threshold with
-# the highest mean recall (averaged over L). SUPPORTED if every seed's effect and the whole 95%
-# CI exceed 0; REFUTED if every seed's effect and the whole CI are below 0 (another θ recalls
-# better); INCONCLUSIVE otherwise.
+# **Measure.** Effect per seed = recall(θ = 0.70) − recall(θ'), where θ' is the other threshold
+# with the highest mean recall (averaged over L); negative means another θ recalls better (the
+# rule of `drex.thresh_070_best`, registered above).
 
 # %%
 d = ch["probe_d"]
@@ -200,8 +201,7 @@ ch.metric("best_other_theta", float(best_other))
 and_ = sweep[sweep.gate == "and"].groupby("seed").acc.mean()
 ch.metric("kv_recall_and_theta070", and_.tolist())
 ch.metric("kv_recall_or_minus_and_theta070", (orr[0.70] - and_).tolist() if 0.70 in orr else [0.0])
-thr_verdict = threshold_verdict(thr_effect, 0.0)
-print(f"recall(0.70) − recall({best_other}) per seed:", np.round(thr_effect, 3).tolist(), "->", thr_verdict)
+print(f"recall(0.70) − recall({best_other}) per seed:", np.round(thr_effect, 3).tolist())
 
 # %% [markdown]
 # ## 4. Null retrieval gate and combination gate (trained)
@@ -213,12 +213,10 @@ print(f"recall(0.70) − recall({best_other}) per seed:", np.round(thr_effect, 3
 # [c r_s ; (1 − c) r_e] (with the null gate). Metric: eval cross-entropy (nats) on fresh
 # sequences — the seed measured perplexity.
 #
-# **Rule for `drex.null_gate`.** Effect per seed = loss(no null gate) − loss(null gate).
-# SUPPORTED if every seed's effect and the whole 95% CI exceed 0; REFUTED if all are below 0.
-# **Rule for `drex.no_combination_gate`** ("concatenation is as good as a learned gate"). Effect
-# per seed = loss(combination gate) − loss(concat). SUPPORTED if every seed's effect and the
-# whole CI exceed −0.02 nats (the gate gains less than 0.02 nats); REFUTED if all lie below
-# −0.02 (the gate is better by more than 0.02 nats); INCONCLUSIVE otherwise.
+# **Measures.** `drex.null_gate`: effect per seed = loss(no null gate) − loss(null gate).
+# `drex.no_combination_gate` ("concatenation is as good as a learned gate"): effect per seed =
+# loss(combination gate) − loss(concat), read against a gain of 0.02 nats for the gate. Both
+# rules are registered above.
 
 # %%
 L0 = ch["lengths"][0]
@@ -239,16 +237,7 @@ for arm in lp.columns:
     ch.metric("loss_" + arm.split(" (")[0].replace(" ", "_"), lp[arm].tolist())
 ch.metric("null_gate_loss_effect", null_effect)
 ch.metric("combination_gate_minus_concat_loss", comb_effect)
-null_verdict = threshold_verdict(null_effect, 0.0)
-comb_verdict = threshold_verdict(comb_effect, -0.02)
-print(
-    "null gate:",
-    np.round(null_effect, 4).tolist(),
-    null_verdict,
-    "| combination:",
-    np.round(comb_effect, 4).tolist(),
-    comb_verdict,
-)
+print("null gate:", np.round(null_effect, 4).tolist(), "| combination:", np.round(comb_effect, 4).tolist())
 
 # %%
 fig, axes = plotting.subplots(2)
@@ -262,61 +251,11 @@ plt.show()
 
 # %% [markdown]
 # ## 5. Verdicts
+#
+# The rules registered above, applied to the metrics recorded in §1–4.
 
 # %%
-fmt, m = stats.fmt, ch.metrics
-ch.claim(
-    "drex.gate_write_rates",
-    verdict=band_verdict,
-    seed_says="thresh 0.70: wr 0.581 (L=32, band 0.20-0.70), 0.421 (L=96, band 0.15-0.50)",
-    we_measured=f"wr at init: L=32 {fmt(m['wr_or_theta070_L32'])}, L=96 {fmt(m['wr_or_theta070_L96'])} (closed form to "
-    f"{m['wr_formula_max_abs_error']:.4f})"
-    if "wr_or_theta070_L96" in m
-    else "not measured at this profile",
-    rule="SUPPORTED if wr(theta=0.70) is inside both bands on every seed; REFUTED if outside a band on every seed",
-    evidence=[k for k in ("wr_or_theta070_L32", "wr_or_theta070_L96") if k in m],
-)
-ch.claim(
-    "drex.write_rates_trained",
-    verdict=trained_verdict,
-    seed_says="0.581 / 0.421, identical to 4 decimals over 3 seeds (as a property of the trained memory)",
-    we_measured=f"seed's model and protocol (800 Adam steps, lr 3e-4): max |wr trained - closed form| per seed "
-    f"{fmt(m['wr_trained_minus_formula_abs'], 4)}; "
-    + "; ".join(
-        f"L={L}: trained {fmt(m[f'wr_trained_L{L}'], 4)}, training mean {fmt(m[f'wr_train_mean_L{L}'], 4)}"
-        for L in ch["lengths"]
-    ),  # fmt: skip
-    rule="effect = |wr trained - closed form|; SUPPORTED if all seeds and the 95% CI > 0.01, REFUTED if all < 0.01",
-    evidence=["wr_trained_minus_formula_abs"],
-)
-ch.claim(
-    "drex.thresh_070_best",
-    verdict=thr_verdict,
-    seed_says="thresh* = 0.70 (exp_48_1; passed on 1 of 3 seeds)",
-    we_measured=f"corrected-task recall: theta 0.70 minus best other (theta={best_other}): "
-    f"{fmt(m['kv_recall_070_minus_best_other'])}",
-    rule="effect = recall(0.70) - recall(best other theta); SUPPORTED if all seeds and CI > 0, REFUTED if all < 0",
-    evidence=["kv_recall_070_minus_best_other", "best_other_theta"],
-)
-ch.claim(
-    "drex.null_gate",
-    verdict=null_verdict,
-    seed_says="+0.30 ppl without the null gate (1 seed)",
-    we_measured=f"eval loss without - with null gate: {fmt(m['null_gate_loss_effect'])} nats",
-    rule="effect = loss(no null gate) - loss(null gate); SUPPORTED if all seeds and CI > 0, REFUTED if all < 0",
-    evidence=["null_gate_loss_effect"],
-)
-ch.claim(
-    "drex.no_combination_gate",
-    verdict=comb_verdict,
-    seed_says="learned combination gate -10% (exp_38_3): concatenation suffices",
-    we_measured=f"eval loss combination gate - concat: {fmt(m['combination_gate_minus_concat_loss'])} nats",
-    rule="effect = loss(gate) - loss(concat); SUPPORTED if all seeds and CI > -0.02, REFUTED if all < -0.02",
-    evidence=["combination_gate_minus_concat_loss"],
-)
-pd.DataFrame(
-    [{"claim": c["id"], "seed": c["seed_says"], "ours": c["we_measured"], "verdict": c["verdict"]} for c in ch.claims]
-).style.set_properties(**{"text-align": "left", "white-space": "pre-wrap"})
+ch.judge()
 
 # %% [markdown]
 # **Answer.** The table above compares the write rates of Phase 12 with the closed form of the

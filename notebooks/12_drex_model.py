@@ -53,6 +53,7 @@ from memnb import plotting, stats
 from memnb.book.chapter import Chapter
 from memnb.data import tokenizers
 from memnb.drex.model import DrexConfig, DrexModel, fit_drex, matched_mlp_hidden, tokens_per_s, write_rates
+from memnb.drex.rules import CHAPTER_12
 from memnb.eval.long_context import TASK_NAMES, evaluate_long_context, stream
 from memnb.eval.nll import stream_nll
 from memnb.seeding import seed_everything
@@ -136,31 +137,28 @@ plt.show()
 bench.round(0)
 
 # %% [markdown]
-# ## Verdict rules (fixed before the runs below)
+# ## Verdict rules (registered before the runs below)
 #
 # Every effect is paired by seed: both arms of a seed see the same training batches and the
-# same evaluation examples. `stats.verdict` applies the book's per-seed rule to the effects
-# (positive = the seed's claim holds): **SUPPORTED** if every seed's effect is > margin and the
-# 95% CI over seeds lies above it, **REFUTED** if every seed's effect is < −margin and the CI
-# lies below it, **INCONCLUSIVE** otherwise.
+# same evaluation examples. The rules are data (`memnb/drex/rules.py`, `CHAPTER_12`), rendered
+# in the next cell; the verdicts section applies them to the metrics this run records.
 #
 # **`drex.episodic_memory_helps`.** Recall is measured on passkey by the *key gain*
 # (`memnb.eval.long_context`): the NLL per digit of a foil key minus that of the true key, read
 # from the same state. It is 0 in expectation for a model that kept nothing of the needle and
 # positive for one that recalls it, so it grades recall where exact match sits at 0. Effect per
 # seed = key gain of Exp B − key gain of Exp A, averaged over the passkey lengths longer than
-# one training sequence (n_segments · S characters); margin 0. Exact-match accuracy on passkey
-# and bAbI 1–5, each beside its chance level, is reported next to it but does not enter the
-# rule (at this scale it is expected to sit at or below chance for both arms).
+# one training sequence (n_segments · S characters). Exact-match accuracy on passkey and bAbI
+# 1–5, each beside its chance level, is reported next to it but does not enter the rule (at this
+# scale it is expected to sit at or below chance for both arms).
 #
 # **`drex.last_layer_only`** ("same quality at higher speed"). Quality: effect per seed =
 # validation loss of Exp B − validation loss of Exp B-last-layer (nats/char); "same" means
-# *not worse by more than* a margin of 0.02 nats/char (≈ 2% perplexity, fixed here in advance).
-# Speed: the ratio of training tokens/s, last layer over every layer, per seed (wall clock).
-# SUPPORTED if the quality effect's CI lies above −0.02 with every seed above −0.02, and the
-# speed ratio exceeds 1 on every seed with its CI above 1. REFUTED if the last-layer model is
-# worse by more than 0.02 on every seed with the CI below −0.02, or slower (every seed and CI
-# below 1). INCONCLUSIVE otherwise.
+# *not worse by more than* 0.02 nats/char (≈ 2% perplexity, fixed here in advance). Speed: the
+# ratio of training tokens/s, last layer over every layer, per seed (wall clock).
+
+# %%
+ch.rules(CHAPTER_12)
 
 # %% [markdown]
 # ## Training
@@ -346,7 +344,7 @@ wr_long.groupby(["arm", "layer"])["write rate"].agg(["mean", "min", "max"]).roun
 # %% [markdown]
 # ## Verdicts
 #
-# The rules stated before the runs, applied mechanically.
+# The rules registered before the runs, applied to the metrics recorded here.
 
 # %%
 beyond = [L for L in ch["passkey_lengths"] if L > W]
@@ -357,7 +355,6 @@ ch.metric("key_gain_B", gain["Exp B"].tolist())
 ch.metric("key_gain_B_minus_A", effect_recall)
 ch.metric("key_gain_B_pp", gain["Exp B, per position"].tolist())
 ch.metric("key_gain_B_pp_minus_A", (gain["Exp B, per position"] - gain["Exp A"]).tolist())
-verdict_recall = stats.verdict(effect_recall)
 babi_mean = babi.groupby(["arm", "seed"])["accuracy"].mean().unstack("arm")
 ch.metric("babi_acc_A", babi_mean["Exp A"].tolist())
 ch.metric("babi_acc_B", babi_mean["Exp B"].tolist())
@@ -365,97 +362,38 @@ ch.metric("babi_chance_mean", float(babi.groupby("task")["chance"].first().mean(
 pk_beyond = pk[pk.length.isin(beyond)].groupby(["arm", "seed"])["accuracy"].mean().unstack("arm")
 ch.metric("passkey_acc_A", pk_beyond["Exp A"].tolist())
 ch.metric("passkey_acc_B", pk_beyond["Exp B"].tolist())
-ch.claim(
-    "drex.episodic_memory_helps",
-    verdict=verdict_recall,
-    seed_says="Exp B (L4, thresh 0.70) improves long-context recall over Exp A; results never published",
-    we_measured=(
-        f"passkey key gain at {beyond[0]}-{beyond[-1]} chars (nats/digit, chance 0): "
-        f"A {stats.fmt(ch.metrics['key_gain_A'])}, B {stats.fmt(ch.metrics['key_gain_B'])}, "
-        f"B-A {stats.fmt(ch.metrics['key_gain_B_minus_A'])}; passkey exact match A "
-        f"{stats.fmt(ch.metrics['passkey_acc_A'])}, B {stats.fmt(ch.metrics['passkey_acc_B'])} "
-        f"(chance {ch.metrics['passkey_chance']:.1e}); bAbI 1-5 exact match A "
-        f"{stats.fmt(ch.metrics['babi_acc_A'])}, B {stats.fmt(ch.metrics['babi_acc_B'])} "
-        f"(best constant guess {ch.metrics['babi_chance_mean']:.3f}); {len(ch.seeds)} seeds, "
-        f"{ch['n_eval']} examples per length"
-    ),
-    rule="SUPPORTED if key gain(B) - key gain(A), averaged over passkey lengths beyond one training "
-    "sequence, is > 0 on every seed with the 95% CI above 0; REFUTED if < 0 on every seed with the CI "
-    "below 0; else INCONCLUSIVE",
-    evidence=["key_gain_A", "key_gain_B", "key_gain_B_minus_A", "passkey_acc_A", "passkey_acc_B", "babi_acc_A"],
-)
-
-# %%
-MARGIN = 0.02
 quality = [b - last for b, last in zip(val_loss["Exp B"], val_loss["Exp B, last layer"], strict=True)]
 ratio = (speed["Exp B, last layer"] / speed["Exp B"]).tolist()
 ch.metric("val_loss_B_minus_B_last", quality)
 ch.metric("last_layer_speedup_tokens_per_s", ratio)
-q, r = stats.summarize(quality), stats.summarize(ratio)
-if q["ci95"] is None:  # one seed: no CI, no verdict
-    verdict_last = "INCONCLUSIVE"
-elif min(quality) > -MARGIN and q["ci95"][0] > -MARGIN and min(ratio) > 1 and r["ci95"][0] > 1:
-    verdict_last = "SUPPORTED"
-elif (max(quality) < -MARGIN and q["ci95"][1] < -MARGIN) or (max(ratio) < 1 and r["ci95"][1] < 1):
-    verdict_last = "REFUTED"
-else:
-    verdict_last = "INCONCLUSIVE"
-ch.claim(
-    "drex.last_layer_only",
-    verdict=verdict_last,
-    seed_says="L4 in the last layer only: same quality at 2.7x speed (val ppl 2.33 vs 2.33, 500 steps; "
-    "1.88 vs 1.75 over 3 seeds at 2000 steps)",
-    we_measured=(
-        f"val loss (nats/char) all layers {stats.fmt(ch.metrics['val_loss_B'])}, last layer "
-        f"{stats.fmt(ch.metrics['val_loss_B_last'])}, all - last {stats.fmt(q)}; training speed-up "
-        f"(last/all tokens/s, wall clock) {stats.fmt(r, 2)}; {len(ch.seeds)} seeds"
-    ),
-    rule=f"SUPPORTED if val loss(all layers) - val loss(last layer) > -{MARGIN} nats/char on every seed "
-    f"with the 95% CI above -{MARGIN}, and the tokens/s ratio last/all > 1 on every seed with the CI above 1; "
-    f"REFUTED if the last-layer model is worse by > {MARGIN} on every seed with the CI beyond, or slower "
-    "on every seed with the CI below 1; else INCONCLUSIVE",
-    evidence=["val_loss_B", "val_loss_B_last", "val_loss_B_minus_B_last", "last_layer_speedup_tokens_per_s"],
-)
 ch.metric("val_loss_A_minus_B", [a - b for a, b in zip(val_loss["Exp A"], val_loss["Exp B"], strict=True)])
-pd.DataFrame(ch.claims)[["id", "verdict", "we_measured"]]
+
+# %%
+ch.judge()
 
 # %% [markdown]
 # ## The answer
 #
-# | claim | seed's number | ours (mean ± 95% CI over seeds) | verdict |
-# |---|---|---|---|
+# The verdicts are the table above. Beside them, two rows of context that no rule judges: the
+# per-position arm (ours, not the seed's) and the parameter match of Exp A and Exp B.
 
 # %%
 pd.DataFrame(
     [
         {
-            "claim": "drex.episodic_memory_helps",
-            "seed's number": "never published",
-            "ours": f"key gain B - A: {stats.fmt(ch.metrics['key_gain_B_minus_A'])} nats/digit (chance 0)",
-            "verdict": verdict_recall,
-        },
-        {
-            "claim": "drex.last_layer_only",
-            "seed's number": "same ppl, 2.7x tokens/s",
-            "ours": f"val loss all - last {stats.fmt(q)} nats/char; speed-up (ratio) {stats.fmt(r, 2)}",
-            "verdict": verdict_last,
-        },
-        {
-            "claim": "(context, ours) L4 read at every position, memory carried",
+            "context": "(ours) L4 read at every position, memory carried",
             "seed's number": "not in the seed",
             "ours": f"key gain B-per-position - A: {stats.fmt(ch.metrics['key_gain_B_pp_minus_A'])} nats/digit; "
             f"val loss {stats.fmt(ch.metrics['val_loss_B_pp'])} vs A {stats.fmt(ch.metrics['val_loss_A'])} nats/char",
-            "verdict": "",
         },
         {
-            "claim": "(context) Exp A vs Exp B at matched size",
+            "context": "Exp A vs Exp B at matched size",
             "seed's number": f"{4_264_464:,} vs {4_794_900:,} parameters (not matched)",
             "ours": f"{ch.metrics['params_A']:,} vs {ch.metrics['params_B']:,} parameters; val loss A - B "
             f"{stats.fmt(ch.metrics['val_loss_A_minus_B'])} nats/char",
-            "verdict": "",
         },
     ]
-).set_index("claim")
+).set_index("context")
 
 # %%
 fig, axes = plotting.subplots(2)

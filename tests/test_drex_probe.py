@@ -8,7 +8,6 @@ from memnb.drex import theory
 from memnb.drex.experiment import evaluate, linear_probe
 from memnb.drex.probe import ProbeConfig, RecallProbe
 from memnb.drex.task import FILLER, MARKER, QUERY, make_recall
-from memnb.drex.verdicts import threshold_verdict
 
 
 def test_seed_layout_and_target():
@@ -64,10 +63,3 @@ def test_probe_is_deterministic_and_validates():
         ProbeConfig(memory="single", combine="gate")
     with pytest.raises(ValueError, match="schedule must be"):
         theory.alpha("cosine", 32)
-
-
-def test_threshold_verdict():
-    assert threshold_verdict([0.1, 0.12, 0.11], 0.02) == "SUPPORTED"
-    assert threshold_verdict([0.0, 0.005, -0.005], 0.02) == "REFUTED"
-    assert threshold_verdict([0.5, -0.5, 0.1], 0.0) == "INCONCLUSIVE"
-    assert threshold_verdict([0.5], 0.0) == "INCONCLUSIVE"

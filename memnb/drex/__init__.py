@@ -6,5 +6,5 @@
 - ``probe``: the seed's small probe model (embedding + MLP encoder, delta-rule memory, head);
 - ``experiment``: training/evaluation loops (end-to-end training and the frozen-memory linear
   probe) and the memory-norm trajectory;
-- ``verdicts``: the threshold form of the book's verdict rule.
+- ``rules``: the claims of chapters 10–12 as rule data (judged by ``memnb.verdicts``).
 """
