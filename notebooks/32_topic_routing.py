@@ -56,10 +56,11 @@ import pandas as pd
 import seaborn as sns
 from tqdm.auto import tqdm
 
-from memnb import plotting, stats
+from memnb import plotting
 from memnb.book.chapter import Chapter
 from memnb.data.corpus import load_corpus
 from memnb.hrs.routing import contamination, engram, scaling
+from memnb.hrs.rules import chapter_32
 from memnb.models.backbone import untrained_backbone
 from memnb.seeding import seed_everything
 from memnb.train import progress_enabled
@@ -96,6 +97,23 @@ print(f"plays: {', '.join(f'{t} ({len(ids):,} tokens)' for t, ids in plays.items
 print(f"engram: hidden_states[{layer}] of {backbone.config.n_layer} blocks; read in windows of {window} tokens")
 
 # %% [markdown]
+# ## Rules, registered before the run
+#
+# The three claims are judged by rules written as data in `memnb/hrs/rules.py` and rendered below
+# from that data, before any result exists. `hrs.topic_accuracy_scaling` compares A = threshold
+# accuracy at `article_len` tokens with S = at `sentence_len` tokens (the seed's scales: 512-token
+# articles; sentences of 8–40 words ≈ 32 of our tokens), with a 10-point gap (the seed's was 26
+# points) and 90% separation at article scale (the seed: 97.3%). The learned classifier judged by
+# `hrs.learned_classifier_no_better` is `elementwise` (fixed in advance as the stronger learner),
+# at every length. `hrs.mauve_contamination` reads the `routed` condition of part 2 against `none`;
+# the other conditions are reported, not judged. The two scaling rules read one metric per length,
+# so they are built for this profile's `lengths`, `article_len` and `sentence_len`; at the `cpu`
+# profile they are the published rules.
+
+# %%
+ch.rules(chapter_32(ch["lengths"], ch["article_len"], ch["sentence_len"]))
+
+# %% [markdown]
 # ## Part 1 — topic accuracy against text length
 #
 # For each length L, the plays are cut into non-overlapping L-token chunks (at most `max_chunks`
@@ -110,20 +128,6 @@ print(f"engram: hidden_states[{layer}] of {backbone.config.n_layer} blocks; read
 #   features (`seed8`), and on [â⊙b̂, |â−b̂|] (`elementwise`, a learned diagonal metric);
 # - **online clustering**: the eval chunks streamed through the TopicContextManager at
 #   τ_join = t; adjusted Rand index with the plays (0 = chance).
-#
-# **Verdict rule for `hrs.topic_accuracy_scaling`, fixed before the run.** Per seed, A = threshold
-# accuracy at `article_len` tokens and S = at `sentence_len` tokens (the seed's scales: 512-token
-# articles; sentences of 8–40 words ≈ 32 of our tokens). Two parts, each judged by `stats.verdict`
-# (every seed and the 95% CI over seeds beyond 0): (i) the scaling gap, effect A − S − 0.10 (the
-# seed's gap was 26 points); (ii) separation at article scale, effect A − 0.90 (the seed: 97.3%).
-# SUPPORTED if both parts are SUPPORTED; REFUTED if either is REFUTED; else INCONCLUSIVE.
-#
-# **Verdict rule for `hrs.learned_classifier_no_better`, fixed before the run.** The learned
-# classifier judged is `elementwise` (fixed in advance as the stronger learner). At each length,
-# effect per seed = 0.02 − (accuracy of the classifier − accuracy of the threshold): `stats.verdict`
-# SUPPORTED there means the classifier's advantage is below 2 points on every seed and CI; REFUTED
-# means it is above 2 points on every seed and CI. The claim is SUPPORTED if every length is
-# SUPPORTED, REFUTED if any length is REFUTED, else INCONCLUSIVE.
 
 # %%
 encoders = {"backbone": backbone, "untrained": random_lm}
@@ -191,50 +195,7 @@ ch.metric("chance_pair_accuracy", 0.5)
 A = per_seed(scores, "acc_threshold", ch["article_len"])
 S = per_seed(scores, "acc_threshold", ch["sentence_len"])
 ch.metric("scaling_gap", A - S)
-gap_part, sep_part = stats.verdict(A - S - 0.10), stats.verdict(A - 0.90)
-v_scaling = (
-    "SUPPORTED"
-    if gap_part == sep_part == "SUPPORTED"
-    else "REFUTED"
-    if "REFUTED" in (gap_part, sep_part)
-    else "INCONCLUSIVE"
-)
 m = ch.metrics
-key_a, key_s = f"acc_threshold_L{ch['article_len']}", f"acc_threshold_L{ch['sentence_len']}"
-ch.claim(
-    "hrs.topic_accuracy_scaling",
-    verdict=v_scaling,
-    seed_says="97.3% pair accuracy at 512-token articles vs 71.5% at sentence scale (WikiText training articles)",
-    we_measured=(
-        f"held-out plays, held-out threshold: {stats.fmt(m[key_a])} at "
-        f"{ch['article_len']} tokens vs {stats.fmt(m[key_s])} at {ch['sentence_len']} "
-        f"tokens (chance 0.5); gap part {gap_part}, article-separation part {sep_part}"
-    ),
-    rule="per seed A=acc@article_len, S=acc@sentence_len; SUPPORTED iff verdict(A-S-0.10) and verdict(A-0.90) both "
-    "SUPPORTED; REFUTED if either REFUTED; else INCONCLUSIVE",
-    evidence=[key_a, key_s, "scaling_gap"],
-)
-
-per_length = {L: stats.verdict([0.02 - x for x in m[f"learned_advantage_L{L}"]["values"]]) for L in ch["lengths"]}
-v_learned = (
-    "SUPPORTED"
-    if all(v == "SUPPORTED" for v in per_length.values())
-    else "REFUTED"
-    if "REFUTED" in per_length.values()
-    else "INCONCLUSIVE"
-)
-ch.claim(
-    "hrs.learned_classifier_no_better",
-    verdict=v_learned,
-    seed_says="an MLP on 8 pair features ties the fixed cosine threshold (97.3% / 71.5%)",
-    we_measured="elementwise logistic minus threshold accuracy: "
-    + "; ".join(f"L={L}: {stats.fmt(m[f'learned_advantage_L{L}'])} ({v})" for L, v in per_length.items()),
-    rule="per length, verdict(0.02 - (acc_elementwise - acc_threshold)) over seeds; SUPPORTED iff every length "
-    "SUPPORTED; REFUTED if any length REFUTED; else INCONCLUSIVE",
-    evidence=[f"learned_advantage_L{L}" for L in ch["lengths"]],
-)
-print(f"hrs.topic_accuracy_scaling: {v_scaling} (gap part {gap_part}, separation part {sep_part})")
-print(f"hrs.learned_classifier_no_better: {v_learned} {per_length}")
 
 # %% [markdown]
 # ## Part 2 — the contamination finding, redone
@@ -266,13 +227,9 @@ print(f"hrs.learned_classifier_no_better: {v_learned} {per_length}")
 # (`memnb.eval.mauve`); **the seed used GPT-2-large features**, so absolute values are not
 # comparable with its 0.919/0.962, only differences between our conditions. With
 # `n_prompts` samples per side MAUVE uses round(n/10) clusters and is noisy: the CIs over seeds are
-# the point.
-#
-# **Verdict rule for `hrs.mauve_contamination`, fixed before the run.** Per seed, ΔMAUVE =
-# MAUVE(routed) − MAUVE(none) and ΔNLL = continuation NLL(routed) − NLL(none). SUPPORTED if
-# `stats.verdict(ΔMAUVE)` and `stats.verdict(ΔNLL)` are both SUPPORTED (MAUVE rises and NLL worsens,
-# every seed, beyond the CI); REFUTED if either is REFUTED (MAUVE falls, or NLL improves); else
-# INCONCLUSIVE. The other conditions are reported, not judged: they say *what* moves MAUVE.
+# the point. The claim reads ΔMAUVE = MAUVE(routed) − MAUVE(none) and ΔNLL = continuation
+# NLL(routed) − NLL(none) per seed (its rule is registered above); the other conditions are
+# reported, not judged: they say *what* moves MAUVE.
 
 # %%
 setup = contamination.Setup(
@@ -344,30 +301,6 @@ for cond in contamination.CONDITIONS[1:]:
     ch.metric(f"d_seed_ppl_{cond}", delta("seed_ppl", cond))
 ch.metric("d_mauve_in_ref_vs_out", delta("mauve", "other_play_ref", "other_domain"))
 
-mauve_part = stats.verdict(m["d_mauve_routed"]["values"])
-nll_part = stats.verdict(m["d_cont_nll_routed"]["values"])
-v_contam = (
-    "SUPPORTED"
-    if mauve_part == nll_part == "SUPPORTED"
-    else "REFUTED"
-    if "REFUTED" in (mauve_part, nll_part)
-    else "INCONCLUSIVE"
-)
-ch.claim(
-    "hrs.mauve_contamination",
-    verdict=v_contam,
-    seed_says="topic routing: MAUVE 0.919 -> 0.962 while held-out ppl 35.8 -> 38.1",
-    we_measured=(
-        f"routed - none: MAUVE {stats.fmt(m['d_mauve_routed'])} ({mauve_part}), continuation NLL "
-        f"{stats.fmt(m['d_cont_nll_routed'])} nats/token ({nll_part}); MiniLM features, n={setup.n} per side, "
-        f"{len(ch.seeds)} seeds"
-    ),
-    rule="per seed dM=MAUVE(routed)-MAUVE(none), dN=NLL(routed)-NLL(none); SUPPORTED iff verdict(dM) and verdict(dN) "
-    "both SUPPORTED; REFUTED if either REFUTED; else INCONCLUSIVE",
-    evidence=["mauve_routed", "mauve_none", "cont_nll_routed", "cont_nll_none", "d_mauve_routed", "d_cont_nll_routed"],
-)
-print(f"hrs.mauve_contamination: {v_contam} (MAUVE part {mauve_part}, NLL part {nll_part})")
-
 # %% [markdown]
 # Each condition as a point: its MAUVE change against its continuation-NLL change relative to
 # `none` (mean over seeds, bars = 95% CI). The seed's "contamination" is the upper-right quadrant:
@@ -395,22 +328,11 @@ plt.show()
 # %% [markdown]
 # ## Answer
 #
-# The table collects the three claims with the seed's number, ours (mean ± 95% CI half-width over
-# seeds) and the verdict from the rules stated above.
+# The three claims, judged by the rules registered above from the metrics recorded in this run:
+# each row gives the measured values (per seed, or mean ± 95% CI), the parts' verdicts and the claim's.
 
 # %%
-answer = pd.DataFrame(
-    [
-        {
-            "claim": c["id"],
-            "seed's number": c["seed_says"],
-            "ours": c["we_measured"],
-            "verdict": c["verdict"],
-        }
-        for c in ch.claims
-    ]
-)
-answer
+ch.judge()
 
 # %% [markdown]
 # **Reading the results.** The numbers above are the findings; this paragraph says how to read

@@ -53,6 +53,7 @@ from memnb.book.chapter import Chapter
 from memnb.data import tokenizers
 from memnb.data.corpus import load_corpus
 from memnb.hrs import topic_separation as ts
+from memnb.hrs.rules import CHAPTER_33
 from memnb.layers.exp_kernel_attention import kernel_arm
 from memnb.models.decoder import Decoder, DecoderConfig
 from memnb.seeding import seed_everything
@@ -75,12 +76,16 @@ ch = Chapter.open("33_exp_kernel_attention", profile, seeds, overrides)
 #   (validation and test splits: 8 texts never trained on); line level: the first
 #   `lines_per_play` lines of 20-120 characters. Separation = AUROC of cosine for `n_pairs`
 #   same-play vs `n_pairs` different-play pairs (0.5 = none).
+
+# %% [markdown]
+# ## Rule, registered before the run
 #
-# **Verdict rule for `hrs.exp_kernel`, fixed before the run.** Two effects per seed, both signed
-# so that positive favours the claim: Δloss = loss(dot) − loss(exp) and ΔAUROC = AUROC(exp) −
-# AUROC(dot) at play level. `stats.verdict` on each (SUPPORTED: all seeds and the 95% CI > 0;
-# REFUTED: all < 0). The claim is SUPPORTED if both are; REFUTED if either is REFUTED; else
-# INCONCLUSIVE.
+# `hrs.exp_kernel` reads two effects per seed, both signed so that positive favours the claim:
+# Δloss = loss(dot) − loss(exp) and ΔAUROC = AUROC(exp) − AUROC(dot) at play level. Its rule is
+# data in `memnb/hrs/rules.py`, rendered here before any result exists.
+
+# %%
+ch.rules(CHAPTER_33)
 
 # %%
 tok = tokenizers.get_tokenizer("char")
@@ -201,31 +206,7 @@ d_auroc = (by["exp"].auroc_play.values - by["dot"].auroc_play.values).tolist()
 ch.metric("delta_loss_dot_minus_exp", d_loss)
 ch.metric("delta_auroc_play_exp_minus_dot", d_auroc)
 ch.metric("delta_loss_dot_soft_minus_exp", (by["dot_soft"].val_loss.values - by["exp"].val_loss.values).tolist())
-v_loss, v_auroc = stats.verdict(d_loss), stats.verdict(d_auroc)
-v = "SUPPORTED" if v_loss == v_auroc == "SUPPORTED" else "REFUTED" if "REFUTED" in (v_loss, v_auroc) else "INCONCLUSIVE"
-m = ch.metrics
-ch.claim(
-    "hrs.exp_kernel",
-    verdict=v,
-    seed_says="+3.4% play-level separation at 256 chars (tied at line level); val loss 1.613 vs 1.630 (1 seed)",
-    we_measured=(
-        f"val loss dot {stats.fmt(m['dot_val_loss'])} vs exp {stats.fmt(m['exp_val_loss'])} vs dot_soft "
-        f"{stats.fmt(m['dot_soft_val_loss'])} nats/char; play AUROC dot {stats.fmt(m['dot_auroc_play'])} vs exp "
-        f"{stats.fmt(m['exp_auroc_play'])}; seed's metric {stats.fmt(m['exp_seed_metric_play'])} (exp) vs majority "
-        f"rate {m['seed_metric_majority_rate']:.3f}; loss part {v_loss}, separation part {v_auroc}"
-    ),
-    rule=(
-        "d_loss = loss(dot)-loss(exp), d_auroc = AUROC(exp)-AUROC(dot) per seed; "
-        "SUPPORTED if both SUPPORTED, REFUTED if either REFUTED"
-    ),
-    evidence=[
-        "delta_loss_dot_minus_exp",
-        "delta_auroc_play_exp_minus_dot",
-        "dot_soft_val_loss",
-        "exp_seed_metric_play",
-    ],
-)
-print(f"hrs.exp_kernel: {v} (loss part {v_loss}, separation part {v_auroc})")
+ch.judge()
 
 # %% [markdown]
 # ## Answer
@@ -233,30 +214,33 @@ print(f"hrs.exp_kernel: {v} (loss part {v_loss}, separation part {v_auroc})")
 # | | computed above |
 # |---|---|
 # | is the kernel a dot product? | the `exp` and `exp_distance` losses agree to float rounding |
-# | does it lower the loss? | Δloss per seed and its verdict (the `loss part`) |
-# | does it separate plays better? | ΔAUROC per seed, held-out and balanced (the `separation part`) |
+# | does it lower the loss? | Δloss per seed and its verdict (the `loss` part) |
+# | does it separate plays better? | ΔAUROC per seed, held-out and balanced (the `separation` part) |
 # | is it the temperature or the key bias? | `dot_soft` has the temperature alone: compare its loss with `exp` |
 # | what did the seed's metric measure? | compare it with the majority-class rate in the right panel |
 
 # %%
+m = ch.metrics
+claim = {c["id"]: c for c in ch.claims}["hrs.exp_kernel"]
+part = {p["name"]: p["verdict"] for p in claim["parts"]}
 pd.DataFrame(
     [
         {
             "quantity": "val loss, dot − exp (nats/char)",
             "mean ± CI": stats.fmt(m["delta_loss_dot_minus_exp"], 4),
-            "verdict": v_loss,
+            "verdict": part["loss"],
         },
         {
             "quantity": "play AUROC, exp − dot",
             "mean ± CI": stats.fmt(m["delta_auroc_play_exp_minus_dot"], 4),
-            "verdict": v_auroc,
+            "verdict": part["separation"],
         },
         {
             "quantity": "val loss, dot_soft − exp (nats/char)",
             "mean ± CI": stats.fmt(m["delta_loss_dot_soft_minus_exp"], 4),
             "verdict": "–",
         },
-        {"quantity": "hrs.exp_kernel", "mean ± CI": "", "verdict": v},
+        {"quantity": "hrs.exp_kernel", "mean ± CI": "", "verdict": claim["verdict"]},
     ]
 )
 

@@ -62,13 +62,13 @@ overrides = {}
 import time
 
 import numpy as np
-import pandas as pd
 from IPython.display import display
 
 from memnb import stats
 from memnb.ams import report, study
 from memnb.ams import sessions as S
 from memnb.ams.reader import ReaderConfig, load_reader
+from memnb.ams.rules import CHAPTER_40
 from memnb.book.chapter import Chapter
 from memnb.seeding import seed_everything
 
@@ -111,6 +111,15 @@ def fm(name: str) -> str:
 #   summed log-probability of each candidate entity of the query's slot (6 held-out candidates,
 #   chance 1/6; 10 for the replica): it detects memory influence too weak to flip a greedy answer.
 # - **Seeds** set the random sessions, the AMS initialisation and training; the reader is fixed.
+
+# %% [markdown]
+# ## Rules, registered before the run
+#
+# The five claims are judged by rules written as data in `memnb/ams/rules.py` and rendered below
+# from that data, before any result exists; each section below says what its claim's rule reads.
+
+# %%
+ch.rules(CHAPTER_40)
 
 # %%
 t0 = time.perf_counter()
@@ -243,12 +252,9 @@ R[(R.N == 20) & R["mode"].isin(["D", "oracle", "A:trained", "C:trained"])][["mod
 #
 # Per slot, ‖prefix‖ / E‖e‖ (token-embedding rows) at initialisation and after training, the KL
 # of the first answer token with vs without the prefix, and the degeneracy and hit rate of A.
-#
-# **Verdict rule for `ams.prefix_norm_failure`** (stated before the numbers): per seed, the effect
-# `e = distinct ratio(LN × learnable) − distinct ratio(LN only)` of A's greedy answers after
-# training. SUPPORTED iff the LN-only norm ratio is > 5 on every seed **and** `stats.verdict(e)` is
-# SUPPORTED (the scaled prefix is more fluent on every seed, beyond the CI); REFUTED iff
-# `stats.verdict(e)` is REFUTED, or the LN-only ratio is ≤ 1 on every seed; INCONCLUSIVE otherwise.
+# `ams.prefix_norm_failure` reads the LN-only slot/token norm ratio after training and, per seed,
+# the fluency gain `e = distinct ratio(LN × learnable) − distinct ratio(LN only)` of A's greedy
+# answers (its rule is registered above).
 
 # %%
 E1 = study.e1_prefix_norms(models, init_norm, ch.seeds, p)
@@ -262,29 +268,10 @@ e1_seed.groupby("variant").mean()[
 ].round(3)
 
 # %%
-ln_ratio = np.array(ch.metrics["e1_ln_norm_ratio"]["values"])
 eff = (
     np.array(ch.metrics["e1_learnable_distinct"]["values"]) - np.array(ch.metrics["e1_ln_distinct"]["values"])
 ).tolist()
-v = stats.verdict(eff)
-if np.all(ln_ratio > 5) and v == "SUPPORTED":
-    v_norm = "SUPPORTED"
-elif v == "REFUTED" or np.all(ln_ratio <= 1):
-    v_norm = "REFUTED"
-else:
-    v_norm = "INCONCLUSIVE"
 ch.metric("e1_distinct_gain", eff)
-ch.claim(
-    "ams.prefix_norm_failure",
-    verdict=v_norm,
-    seed_says="LN prefix ~20x louder than tokens (||prefix|| ~39 vs ~2) -> repetition; learnable scale fixes fluency",
-    we_measured=f"LN-only slot/token norm ratio {fm('e1_ln_norm_ratio')} after training "
-    f"(init {fm('e1_ln_init_ratio')}); distinct ratio LN-only {fm('e1_ln_distinct')} vs "
-    f"learnable {fm('e1_learnable_distinct')}; gain {fm('e1_distinct_gain')}",
-    rule="SUPPORTED iff LN-only norm ratio > 5 on every seed and verdict(distinct_learnable - distinct_LN) SUPPORTED; "
-    "REFUTED iff that verdict is REFUTED or the ratio <= 1 on every seed",
-    evidence=["e1_ln_norm_ratio", "e1_ln_distinct", "e1_learnable_distinct", "e1_distinct_gain"],
-)
 
 # %% [markdown]
 # ## E2: topic collapse
@@ -292,14 +279,10 @@ ch.claim(
 # On each random session (and the replica's 20 facts) we read the memories' topic bases: mean and
 # 95th percentile of the off-diagonal cosine, the participation ratio (effective rank, at most 16),
 # the mean query–memory cosine, and top-1 retrieval accuracy, against untrained BM25 and pooled-h
-# cosine.
-#
-# **Verdict rule for `ams.topic_collapse`.** Per seed, `a` = mean off-diagonal cosine under (a)
-# raw-id Jaccard, `c` = under (c) content Jaccard + diversity hinge. SUPPORTED iff `a > 0.9` on
-# every seed (collapse; the seed reports > 0.99) **and** `stats.verdict(a − c)` is SUPPORTED (the
-# fix spreads them). REFUTED iff `stats.verdict(0.9 − a)` is SUPPORTED (no collapse, beyond the CI)
-# or `stats.verdict(a − c)` is REFUTED. INCONCLUSIVE otherwise.
-
+# cosine. `ams.topic_collapse` reads, per seed, `a` = the mean off-diagonal cosine under (a)
+# raw-id Jaccard against 0.9 (collapse; the seed reports > 0.99) and `a − c`, with `c` the same
+# under (c) content Jaccard + diversity hinge (does the fix spread them?); its rule is registered
+# above.
 
 # %%
 E2 = study.e2_topic(lm, tok, models, ch.seeds, p)
@@ -313,43 +296,15 @@ E2.groupby(["set", "variant"]).mean(numeric_only=True)[
     ["offdiag_mean", "offdiag_p95", "pr", "query_mem_cos", "top1", "bm25", "cos"]
 ].round(3)
 
-# %%
-a = np.array(ch.metrics["e2_a_raw_offdiag_mean"]["values"])
-c = np.array(ch.metrics["e2_c_hinge_offdiag_mean"]["values"])
-spread = stats.verdict((a - c).tolist())
-no_collapse = stats.verdict((0.9 - a).tolist())
-if np.all(a > 0.9) and spread == "SUPPORTED":
-    v_topic = "SUPPORTED"
-elif no_collapse == "SUPPORTED" or spread == "REFUTED":
-    v_topic = "REFUTED"
-else:
-    v_topic = "INCONCLUSIVE"
-ch.claim(
-    "ams.topic_collapse",
-    verdict=v_topic,
-    seed_says="pairwise topic cos > 0.99 under raw-token Jaccard; content Jaccard + diversity hinge spreads them "
-    "(1/5 queries right)",
-    we_measured=f"off-diag cos (a) raw {fm('e2_a_raw_offdiag_mean')}, (b) content {fm('e2_b_content_offdiag_mean')}, "
-    f"(c) content+hinge "
-    f"{fm('e2_c_hinge_offdiag_mean')}, fresh {fm('fresh_offdiag_mean')}; top-1 (c) "
-    f"{fm('e2_c_hinge_top1')}, (d) {fm('e2_d_symmetric_top1')} vs BM25 "
-    f"{fm('topic_bm25_top1')}",
-    rule="SUPPORTED iff a>0.9 on every seed and verdict(a-c) SUPPORTED; REFUTED iff verdict(0.9-a) SUPPORTED or "
-    "verdict(a-c) REFUTED (a, c = mean off-diagonal topic cos under raw / content+hinge)",
-    evidence=["e2_a_raw_offdiag_mean", "e2_c_hinge_offdiag_mean", "e2_c_hinge_top1", "topic_bm25_top1"],
-)
-
 # %% [markdown]
 # ## A recalls? (`ams.prefix_only_recall`)
 #
-# **Verdict rule.** Per seed, `e = substring hit(A:trained) − substring hit(floor) − 0.10` on the
-# random held-out sessions: the seed's own (most lenient) scorer, and a 10-point margin, the
-# smallest difference the seed's 10-query table can show. SUPPORTED iff `stats.verdict(e)` is
-# SUPPORTED; REFUTED iff it is REFUTED (A is less than 10 points above the floor on every seed,
-# beyond the CI) **and** the setting has the power to show recall at all: the text oracle is more
-# than 10 points above the floor (`stats.verdict(oracle − floor − 0.10)` SUPPORTED); INCONCLUSIVE
-# otherwise. (The power condition was added after a first `cpu` run showed the reader's own ceiling
-# at the floor: without it, "A does not recall" would be judged where nothing recalls.)
+# The claim reads, per seed, substring hit(A:trained) − substring hit(floor) on the random
+# held-out sessions: the seed's own (most lenient) scorer, against a 10-point margin, the smallest
+# difference the seed's 10-query table can show. It can be refuted only where the setting has the
+# power to show recall at all: the text oracle more than 10 points above the floor. (The power
+# condition was added after a first `cpu` run showed the reader's own ceiling at the floor: without
+# it, "A does not recall" would be judged where nothing recalls.) The rule is registered above.
 
 # %%
 A_sub = np.array(ch.metrics["substring_A_trained"]["values"])
@@ -360,30 +315,7 @@ ch.metric(
     (np.array(ch.metrics["choice_A_trained"]["values"]) - np.array(ch.metrics["choice_floor"]["values"])).tolist(),
 )
 O_sub = np.array(ch.metrics["substring_oracle"]["values"])
-power = stats.verdict((O_sub - F_sub - 0.10).tolist()) == "SUPPORTED"
 ch.metric("oracle_minus_floor_substring", (O_sub - F_sub).tolist())
-v_recall = stats.verdict((A_sub - F_sub - 0.10).tolist())
-if v_recall == "REFUTED" and not power:
-    v_recall = "INCONCLUSIVE"
-print(f"power (text oracle > floor + 10 pp on every seed): {power}; verdict {v_recall}")
-ch.claim(
-    "ams.prefix_only_recall",
-    verdict=v_recall,
-    seed_says="trained A recalls facts (seed: A at N=20 fresh 0%, trained 0%; C 20% -> 30%; gate 50/70 failed)",
-    we_measured=f"substring hit A:trained {fm('substring_A_trained')} vs floor "
-    f"{fm('substring_floor')}, oracle {fm('substring_oracle')}, D "
-    f"{fm('substring_D')}; forced choice A {fm('choice_A_trained')} vs floor "
-    f"{fm('choice_floor')} (chance {H.chance.mean():.3f})",
-    rule="verdict(substring(A:trained) - substring(floor) - 0.10) over seeds; REFUTED only if also "
-    "verdict(substring(oracle) - substring(floor) - 0.10) is SUPPORTED (the setting can show recall)",
-    evidence=[
-        "substring_A_trained",
-        "substring_floor",
-        "substring_oracle",
-        "A_minus_floor_substring",
-        "choice_A_trained",
-    ],
-)
 
 # %% [markdown]
 # ## E3: dilution against capacity
@@ -394,12 +326,11 @@ ch.claim(
 # topic top-1 / top-4 filters and the oracle filter. N = 1 is "A with only the gold memory": the
 # decisive number.
 #
-# **Verdict rule for `ams.topk_filter_closes_gap`.** On the random sessions, per seed, with the
-# QA-trained prefix (the objective most favourable to A, E4): `e_k = hit(Atop4) − hit(A) −
-# 0.5·(hit(oracle text) − hit(A))` and `e_o` the same with the oracle filter `Agold`, substring
-# hits. SUPPORTED iff `stats.verdict(e_k)` is SUPPORTED (the real top-4 filter closes at least half
-# the gap to the text oracle); REFUTED iff `stats.verdict(e_o)` is REFUTED (even a perfect filter
-# does not); INCONCLUSIVE otherwise.
+# `ams.topk_filter_closes_gap` reads, on the random sessions, per seed, with the QA-trained prefix
+# (the objective most favourable to A, E4): `e_k = hit(Atop4) − hit(A) − 0.5·(hit(oracle text) −
+# hit(A))` (does the real top-4 filter close at least half the gap to the text oracle?) and `e_o`
+# the same with the oracle filter `Agold` (does even a perfect filter?), substring hits; its rule
+# is registered above.
 
 # %%
 t0 = time.perf_counter()
@@ -423,30 +354,6 @@ e_k = (hit["Atop4_qa"] - hit["A_qa"] - 0.5 * (hit["oracle"] - hit["A_qa"])).toli
 e_o = (hit["Agold_qa"] - hit["A_qa"] - 0.5 * (hit["oracle"] - hit["A_qa"])).tolist()
 ch.metric("topk_gap_effect", e_k)
 ch.metric("oracle_filter_gap_effect", e_o)
-if stats.verdict(e_k) == "SUPPORTED":
-    v_topk = "SUPPORTED"
-elif stats.verdict(e_o) == "REFUTED":
-    v_topk = "REFUTED"
-else:
-    v_topk = "INCONCLUSIVE"
-ch.claim(
-    "ams.topk_filter_closes_gap",
-    verdict=v_topk,
-    seed_says="filtering to top-k memories before cross-bundle attention closes the recall gap (proposed, untested)",
-    we_measured=f"substring hit, QA-trained prefix: flat {fm('substring_A_qa')}, top-4 "
-    f"{fm('substring_Atop4_qa')}, gold-only {fm('substring_Agold_qa')} vs text oracle "
-    f"{fm('substring_oracle')}; Agold:trained {fm('substring_Agold_trained')}",
-    rule="e = hit(filtered A) - hit(A) - 0.5*(hit(oracle text) - hit(A)); SUPPORTED iff verdict(e_top4) SUPPORTED; "
-    "REFUTED iff verdict(e_goldonly) REFUTED",
-    evidence=[
-        "substring_A_qa",
-        "substring_Atop4_qa",
-        "substring_Agold_qa",
-        "substring_oracle",
-        "topk_gap_effect",
-        "oracle_filter_gap_effect",
-    ],
-)
 
 # %% [markdown]
 # ## E4: the training objective
@@ -475,11 +382,9 @@ report.objective_table(E4, H, logs).round(3)
 # the floats stored (skeletons + codes) against the raw floats. Also the seed's own test: synthetic
 # rank-8 data, and the alignment error (0 by construction). Scrambling every compressed code
 # cannot change generation: the read path never decodes (E6 shows the whole module is off it).
-#
-# **Verdict rule for `ams.kakeya_compresses`.** Per seed at N = 20 (the PR's store size), set 0:
-# `e_err = 0.15 − median out-of-sample error vs ‖v‖` and `e_cmp = raw floats / stored floats − 1`.
-# SUPPORTED iff `stats.verdict(e_err)` and `stats.verdict(e_cmp)` are both SUPPORTED; REFUTED iff
-# either is REFUTED; INCONCLUSIVE otherwise.
+# `ams.kakeya_compresses` reads, per seed at N = 20 (the PR's store size), set 0, the median
+# out-of-sample error vs ‖v‖ against the seed's 0.15 and the raw floats / stored floats against 1;
+# its rule is registered above.
 
 # %%
 E5, syn = study.e5_kakeya(models, ch.seeds, p)
@@ -492,29 +397,6 @@ ch.metric("e5_out_err_centred_N20_set0", ref.out_centred.tolist())
 ch.metric("e5_raw_over_stored_N20", ref["raw/stored"].tolist())
 ch.metric("e5_align_error_max", float(E5.align_error.max()))
 report.kakeya_table(E5).round(3)
-
-# %%
-e_err = (0.15 - np.array(ch.metrics["e5_out_err_N20_set0"]["values"])).tolist()
-e_cmp = (np.array(ch.metrics["e5_raw_over_stored_N20"]["values"]) - 1).tolist()
-ve, vc = stats.verdict(e_err), stats.verdict(e_cmp)
-v_kakeya = "SUPPORTED" if ve == vc == "SUPPORTED" else "REFUTED" if "REFUTED" in (ve, vc) else "INCONCLUSIVE"
-ch.claim(
-    "ams.kakeya_compresses",
-    verdict=v_kakeya,
-    seed_says="Kakeya sets compress the stored context, median relative reconstruction error <= 0.15 "
-    "(synthetic data only)",
-    we_measured=f"N={n_ref}, set 0: out-of-sample median error {fm('e5_out_err_N20_set0')} vs ||v||, "
-    f"{fm('e5_out_err_centred_N20_set0')} vs ||v-mu||; raw/stored floats "
-    f"{fm('e5_raw_over_stored_N20')}; synthetic rank-8 {fm('e5_synthetic_median_err')}",
-    rule="SUPPORTED iff verdict(0.15 - out-of-sample median error) and verdict(raw/stored - 1) both SUPPORTED; "
-    "REFUTED iff either REFUTED",
-    evidence=[
-        "e5_out_err_N20_set0",
-        "e5_out_err_centred_N20_set0",
-        "e5_raw_over_stored_N20",
-        "e5_synthetic_median_err",
-    ],
-)
 
 # %% [markdown]
 # ## E7: metric audit — a decoder that sprays memory keywords
@@ -542,25 +424,7 @@ E7[E7.beta == max(p.e7_betas)][["answer"]].head(6)
 report.recall_figure(H, MODES)
 
 # %%
-verdicts = {c["id"]: c for c in ch.claims}
-answer = pd.DataFrame(
-    [
-        {
-            "claim": k,
-            "seed's number": s,
-            "ours (mean ± 95% CI over seeds)": verdicts[k]["we_measured"],
-            "verdict": verdicts[k]["verdict"],
-        }
-        for k, s in (
-            ("ams.prefix_norm_failure", "||prefix|| ~39 vs ~2"),
-            ("ams.topic_collapse", "cos > 0.99; 1/5 after fix"),
-            ("ams.prefix_only_recall", "A 0% trained at N=20"),
-            ("ams.topk_filter_closes_gap", "untested"),
-            ("ams.kakeya_compresses", "median err <= 0.15 (synthetic)"),
-        )
-    ]
-).set_index("claim")
-answer
+ch.judge()
 
 # %% [markdown]
 # ### Which failure each fix addresses, and what remains

@@ -92,3 +92,5 @@ RULES = {
     r.id: r
     for r in [PREFIX_NORM_FAILURE, TOPIC_COLLAPSE, PREFIX_ONLY_RECALL, TOPK_FILTER_CLOSES_GAP, KAKEYA_COMPRESSES]
 }
+
+CHAPTER_40 = dict(RULES)  # chapter 40 judges every AMS claim

@@ -8,7 +8,7 @@ publish (templates: ``memnb.verdicts.legacy``). A probe value counts as a leak w
 
 from __future__ import annotations
 
-from memnb.verdicts import clause, diff
+from memnb.verdicts import Rule, clause, diff
 from memnb.verdicts.templates import all_or_none_seeds, all_seeds_beyond, check, compound
 
 LEAK = 1e-6  # causality probe: a logit change above this at earlier positions is a leak (ch. 30)
@@ -99,28 +99,40 @@ EGR_NIAH = all_seeds_beyond(
 
 CHAPTER_31 = {EGR_NIAH.id: EGR_NIAH}
 
-# --- chapter 32: topic routing -----------------------------------------------------------------
-TOPIC_ACCURACY_SCALING = compound(
-    "hrs.topic_accuracy_scaling",
-    {
-        "gap": all_seeds_beyond(
-            "gap", diff(f"acc_threshold_L{ARTICLE_LEN}", f"acc_threshold_L{SENTENCE_LEN}", label="A − S"), 0.10
-        ),
-        "separation": all_seeds_beyond("separation", f"acc_threshold_L{ARTICLE_LEN}", 0.90),
-    },
-    "all",
-    seed_says="97.3% pair accuracy at 512-token articles vs 71.5% at sentence scale (WikiText training articles)",
-    evidence=["scaling_gap"],
-    note=f"A = threshold pair accuracy at {ARTICLE_LEN} tokens, S = at {SENTENCE_LEN} tokens, per seed",
-)
 
-LEARNED_CLASSIFIER_NO_BETTER = compound(
-    "hrs.learned_classifier_no_better",
-    {f"L{L}": all_seeds_beyond(f"L{L}", f"learned_advantage_L{L}", 0.02, side="below") for L in TOPIC_LENGTHS},
-    "all",
-    seed_says="an MLP on 8 pair features ties the fixed cosine threshold (97.3% / 71.5%)",
-    note="learned_advantage = accuracy(elementwise logistic classifier) − accuracy(threshold), per length and seed",
-)
+# --- chapter 32: topic routing -----------------------------------------------------------------
+# The two scaling rules read one metric per text length, so they are built for the lengths a
+# profile runs (the `cpu` profile's are the constants above: those are the published rules).
+def topic_accuracy_scaling(article_len: int = ARTICLE_LEN, sentence_len: int = SENTENCE_LEN) -> Rule:
+    """``hrs.topic_accuracy_scaling`` at the given article and sentence scales (tokens)."""
+    return compound(
+        "hrs.topic_accuracy_scaling",
+        {
+            "gap": all_seeds_beyond(
+                "gap", diff(f"acc_threshold_L{article_len}", f"acc_threshold_L{sentence_len}", label="A − S"), 0.10
+            ),
+            "separation": all_seeds_beyond("separation", f"acc_threshold_L{article_len}", 0.90),
+        },
+        "all",
+        seed_says="97.3% pair accuracy at 512-token articles vs 71.5% at sentence scale (WikiText training articles)",
+        evidence=["scaling_gap"],
+        note=f"A = threshold pair accuracy at {article_len} tokens, S = at {sentence_len} tokens, per seed",
+    )
+
+
+def learned_classifier_no_better(lengths: tuple[int, ...] = TOPIC_LENGTHS) -> Rule:
+    """``hrs.learned_classifier_no_better`` over the given text lengths (tokens)."""
+    return compound(
+        "hrs.learned_classifier_no_better",
+        {f"L{L}": all_seeds_beyond(f"L{L}", f"learned_advantage_L{L}", 0.02, side="below") for L in lengths},
+        "all",
+        seed_says="an MLP on 8 pair features ties the fixed cosine threshold (97.3% / 71.5%)",
+        note="learned_advantage = accuracy(elementwise logistic classifier) − accuracy(threshold), per length and seed",
+    )
+
+
+TOPIC_ACCURACY_SCALING = topic_accuracy_scaling()
+LEARNED_CLASSIFIER_NO_BETTER = learned_classifier_no_better()
 
 MAUVE_CONTAMINATION = compound(
     "hrs.mauve_contamination",
@@ -161,3 +173,21 @@ RULES = {
         EXP_KERNEL,
     ]
 }
+
+
+# --- per-chapter groupings (what each chapter registers with ``ch.rules``) ------------------------
+def chapter_32(
+    lengths: tuple[int, ...] = TOPIC_LENGTHS, article_len: int = ARTICLE_LEN, sentence_len: int = SENTENCE_LEN
+) -> dict[str, Rule]:
+    """Chapter 32's rules at a profile's scales (``ch["lengths"]``, ``ch["article_len"]``,
+    ``ch["sentence_len"]``). The defaults are the `cpu` profile's: there they are the rules in ``RULES``."""
+    rules = [
+        topic_accuracy_scaling(article_len, sentence_len),
+        learned_classifier_no_better(tuple(lengths)),
+        MAUVE_CONTAMINATION,
+    ]
+    return {r.id: r for r in rules}
+
+
+CHAPTER_32 = chapter_32()
+CHAPTER_33 = {r.id: r for r in [EXP_KERNEL]}
