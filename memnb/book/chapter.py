@@ -99,33 +99,6 @@ class Chapter:
             self.metrics[name] = stats.summarize(value)
         return self.metrics[name]
 
-    def claim(
-        self,
-        claim_id: str,
-        *,
-        verdict: str,
-        seed_says: str,
-        we_measured: str,
-        rule: str,
-        evidence: Sequence[str] = (),
-    ) -> dict:
-        """Record a verdict for a claim id from ``claims.yaml`` (rule stated before the run)."""
-        if verdict not in stats.VERDICTS:
-            raise ValueError(f"verdict must be one of {stats.VERDICTS}, got {verdict!r}")
-        missing = [m for m in evidence if m not in self.metrics]
-        if missing:
-            raise ValueError(f"claim {claim_id}: evidence names unknown metrics {missing}")
-        entry = {
-            "id": claim_id,
-            "verdict": verdict,
-            "seed_says": seed_says,
-            "we_measured": we_measured,
-            "rule": rule,
-            "evidence": list(evidence),
-        }
-        self.claims = [c for c in self.claims if c["id"] != claim_id] + [entry]
-        return entry
-
     def rules(self, rules) -> Any:
         """Register the chapter's rules (a ``RULES`` dict from its project's ``rules.py``) and
         return their text for display: the cell that shows each rule before any result exists."""
@@ -133,8 +106,13 @@ class Chapter:
 
         from memnb.verdicts import rules_markdown
 
-        self._rules = dict(rules)
-        return Markdown(rules_markdown(self._rules))
+        rules = dict(rules)
+        registered = getattr(self, "_rules", {})
+        clash = [i for i, r in rules.items() if i in registered and registered[i].rule_hash() != r.rule_hash()]
+        if clash:
+            raise ValueError(f"{self.name}: {clash} already registered with another rule; a rule is written once")
+        self._rules = registered | rules  # a chapter may register its rules section by section
+        return Markdown(rules_markdown(rules))
 
     def judge(self, ids: Sequence[str] | None = None) -> Any:
         """Apply the registered rules (all, or ``ids``) to the recorded metrics; the entries become
