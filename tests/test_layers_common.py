@@ -28,6 +28,7 @@ LAYERS = {
     "sliding_window": lambda: SlidingWindowAttention(D, H, window=7),
     "exp_kernel_dot_bias": lambda: ExpKernelAttention(D, H, impl="dot_bias"),
     "exp_kernel_distance": lambda: ExpKernelAttention(D, H, impl="distance"),
+    "exp_kernel_augmented": lambda: ExpKernelAttention(D, H, impl="augmented"),
     "infini_delta": lambda: InfiniAttention(D, H, segment_len=8, update="delta"),
     "infini_linear": lambda: InfiniAttention(D, H, segment_len=8, update="linear"),
     "infini_drex": lambda: InfiniAttention(D, H, segment_len=8, update="drex"),
