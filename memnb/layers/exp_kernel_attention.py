@@ -19,6 +19,7 @@ constant −||q_i||²/τ. Three impls compute the same layer:
 - ``"augmented"``: the bias folded into one extra head dimension, q̃ = [q, 1], k̃ = [k, −||k||²/2],
   ṽ = [v, 0], so that (2/τ) q̃·k̃ = (2 q·k − ||k||²)/τ exactly, and SDPA runs with a plain causal
   mask (the fused kernel, forward and backward); the padding column of the output is dropped.
+  The default.
 
 No RoPE (HRS used learned absolute position embeddings); the state is the KV cache, so any
 split of a sequence, with the state carried, gives the one-pass outputs. ``ScaledDotAttention``
@@ -56,7 +57,7 @@ class ExpKernelAttention(CausalSelfAttention):
         d_model: int,
         n_heads: int,
         tau: float | None = None,
-        impl: Literal["distance", "dot_bias", "augmented"] = "dot_bias",
+        impl: Literal["distance", "dot_bias", "augmented"] = "augmented",
     ) -> None:
         super().__init__(d_model, n_heads, rope_base=None)
         tau = float(d_model // n_heads) if tau is None else tau
@@ -114,14 +115,14 @@ KERNEL_ARMS = ("dot", "exp", "exp_distance", "dot_soft")
 
 def kernel_arm(arm: str, d_model: int, n_heads: int) -> CausalSelfAttention:
     """One arm of the exponential-kernel experiment (digest hrs.md §9 D), all without RoPE:
-    ``dot`` q·k/√D_h; ``exp`` −||q−k||²/τ computed as (2 q·k − ||k||²)/τ; ``exp_distance`` the
-    same scores from explicit distances (slow; for the equivalence check); ``dot_soft`` 2 q·k/τ,
-    the exp kernel's temperature without its key-norm bias. τ = D_h."""
+    ``dot`` q·k/√D_h; ``exp`` −||q−k||²/τ computed as (2 q·k − ||k||²)/τ (``impl="augmented"``);
+    ``exp_distance`` the same scores from explicit distances (slow; for the equivalence check);
+    ``dot_soft`` 2 q·k/τ, the exp kernel's temperature without its key-norm bias. τ = D_h."""
     tau = d_model // n_heads
     if arm == "dot":
         return ScaledDotAttention(d_model, n_heads)
     if arm == "exp":
-        return ExpKernelAttention(d_model, n_heads, impl="dot_bias")
+        return ExpKernelAttention(d_model, n_heads, impl="augmented")
     if arm == "exp_distance":
         return ExpKernelAttention(d_model, n_heads, impl="distance")
     if arm == "dot_soft":
