@@ -25,8 +25,11 @@ Seed ensembles (``memnb.train.ensemble``): S = 5 attention decoders (the config 
 trained together in one process with 2 threads, against the usual way on the same two cores:
 two one-thread processes side by side, each training its members one after the other with
 ``train`` (members 0, 2, 4 and 1, 3). Both sides start timing after their warm-up, together
-(a barrier); ``ensemble_speedup`` = ensemble tokens/s / usual tokens/s. Also recorded: the
-ensemble at 1 thread, and two one-thread processes each training its members as an ensemble.
+(a barrier). Two ensemble forms use both cores: one process at 2 threads training all S
+members together, and two one-thread processes each training its members (3 and 2) as an
+ensemble; ``ensemble_speedup`` = the faster one's tokens/s / the usual way's (which one is in
+``ensemble.best_on_two_cores``; every form's ratio in ``ensemble.speedup_vs_usual``, with the
+ensemble at 1 thread for reference).
 
 ``--quick`` (CI) runs T = 64, fewer steps, one repeat, and writes ``<device>-train-quick.json``
 (git-ignored), never the committed ``<device>-train.json`` of the full run.
@@ -342,7 +345,9 @@ def measure_ensemble(S: int, T: int, steps: int, verbose: bool = True) -> dict:
         for k, v in rates.items():
             print(f"  ensemble S={S} T={T} {k:30s} {v:10.0f} tok/s", flush=True)
     usual = rates["usual_2procs_1thread"]
+    two_cores = ("ensemble_2threads", "sub_ensembles_2procs_1thread")  # the ensemble forms that use both cores
     return {
+        "best_on_two_cores": max(two_cores, key=rates.get),
         "S": S,
         "mixer": ENSEMBLE_MIXER,
         "T": T,
@@ -456,7 +461,7 @@ def main(argv: list[str]) -> int:
         "results": rows,
         "mixers": mixers,
         "ensemble": ensemble,
-        "ensemble_speedup": None if ensemble is None else ensemble["speedup_vs_usual"]["ensemble_2threads"],
+        "ensemble_speedup": None if ensemble is None else ensemble["speedup_vs_usual"][ensemble["best_on_two_cores"]],
         "wall_s": time.perf_counter() - t_start,
     }  # fmt: skip
     path = args.out / f"{label}-train{'' if full else '-quick'}.json"
@@ -479,4 +484,5 @@ def print_table(report: dict) -> None:
         reason = "" if m["passes"] else "below the line (reason in JSON)"
         print(f"| {name} | {r['tokens_per_s']:,.0f} | {r['vs_attention']:.2f} | {flops} | {g} | {reason} |")
     if report["ensemble"]:
-        print(f"ensemble_speedup (S={report['ensemble']['S']}): {report['ensemble_speedup']:.2f}x")
+        ens = report["ensemble"]
+        print(f"ensemble_speedup (S={ens['S']}, {ens['best_on_two_cores']}): {report['ensemble_speedup']:.2f}x")
