@@ -61,6 +61,7 @@ lint: venv
 
 bench: venv
 	env -u OMP_WAIT_POLICY $(PY) -m memnb bench
+	env -u OMP_WAIT_POLICY $(PY) -m memnb bench --train
 
 clean:
 	rm -rf _build book/_build book/chapters runs

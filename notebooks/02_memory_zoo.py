@@ -284,6 +284,96 @@ print("chunked vs per-token loop:", {T: f"{x:.1f}x" for T, x in speedup.items()}
 summary
 
 # %% [markdown]
+# ### Training throughput, seed ensembles, and the delta rule against fla's references
+#
+# What a chapter can decide on two cores is set by how many tokens its arms × seeds train on, so
+# every memory should train at no less than 0.6× full attention's tokens/s in the chapters'
+# setting (T = 256, one thread). `python -m memnb bench --train` measures it for every memory in
+# the zoo (a decoder at d = 64, 2 layers, 4 heads, batch 8, AdamW step included, 1 and 2
+# threads, T = 256 and 1024) with an analytic FLOP count per mixer and the fraction of an sgemm
+# measured in the same run; a memory below the line carries its reason in the file. The same
+# run compares S = 5 seeds trained together (`memnb.train.ensemble`, one batched forward and
+# backward) with the usual way on the same two cores (two one-thread processes side by side).
+# These figures are read from the committed `results/bench/<device>-train.json`, measured on a
+# quiet machine, not here: a chapter run on a busy machine would distort them.
+
+# %%
+import json
+
+from IPython.display import display
+
+cpu_label = bench.device_label(torch.device("cpu"))
+train_bench_path = bench.ROOT / "results" / "bench" / f"{cpu_label}-train.json"
+if not train_bench_path.exists():
+    print(
+        f"No training-throughput results for {cpu_label}: {train_bench_path.relative_to(bench.ROOT)} is absent. "
+        "Run `python -m memnb bench --train` on a quiet machine and commit the file to see these figures."
+    )
+else:
+    train_bench = json.loads(train_bench_path.read_text())
+    ref = train_bench["reference"]
+    tput = pd.DataFrame(train_bench["results"])
+    tput["setting"] = "T=" + tput["T"].astype(str) + ", " + tput["threads"].astype(str) + " thread(s)"
+    order = tput[(tput["T"] == ref["T"]) & (tput["threads"] == ref["threads"])].sort_values("vs_attention")
+    ax = sns.barplot(data=tput, y="mixer", x="vs_attention", hue="setting", order=order["mixer"])
+    ax.axvline(ref["threshold"], color="k", ls="--", lw=1, label=f"{ref['threshold']}x attention")
+    ax.set(xlabel="training tokens/s ÷ attention's", ylabel="", title=f"training throughput on {cpu_label}")
+    ax.legend(fontsize=8)
+    plt.show()
+    mixers = pd.DataFrame(train_bench["mixers"]).T
+    mixers["MFLOP/token"] = (mixers["flops_per_token"].astype(float) / 1e6).round(2)
+    ch.timings.update(train_vs_attention={m: r["vs_attention"] for m, r in train_bench["mixers"].items()})
+    print(f"at T={ref['T']}, {ref['threads']} thread(s); sgemm GFLOP/s: {train_bench['sgemm_gflops']}")
+    for name, row in mixers[~mixers["passes"].astype(bool)].iterrows():
+        print(f"- {name}: {row['reason']}")
+    display(mixers[["vs_attention", "MFLOP/token", "passes"]].sort_values("vs_attention"))
+
+# %%
+if train_bench_path.exists() and train_bench.get("ensemble"):
+    ens = train_bench["ensemble"]
+    names = {
+        "usual_2procs_1thread": "usual: 2 processes × 1 thread",
+        "ensemble_2threads": "ensemble, 1 process × 2 threads",
+        "ensemble_1thread": "ensemble, 1 process × 1 thread",
+        "sub_ensembles_2procs_1thread": "2 sub-ensembles × 1 thread",
+    }
+    speed = pd.Series({names.get(k, k): v for k, v in ens["speedup_vs_usual"].items()})
+    ax = speed.plot.barh(color=["0.6" if "usual" in k else "C0" for k in speed.index])
+    ax.axvline(1.0, color="k", lw=1)
+    ax.axvline(1.5, color="k", ls="--", lw=1, label="target 1.5×")
+    ax.set(
+        xlabel="tokens/s ÷ the usual way", title=f"S = {ens['S']} seeds of the {ens['mixer']} decoder, T = {ens['T']}"
+    )
+    ax.legend(fontsize=8, loc="lower right")
+    plt.show()
+    ch.timings.update(ensemble_speedup=train_bench["ensemble_speedup"])
+    best = names.get(ens["best_on_two_cores"], ens["best_on_two_cores"])
+    print(f"ensemble_speedup = {train_bench['ensemble_speedup']:.2f}x ({best}; target 1.5x); tried:")
+    for t in ens["tried"]:
+        print(f"- {t}")
+elif train_bench_path.exists():
+    print("this training bench was run without the ensemble comparison (--no-ensemble)")
+
+# %%
+op_bench_path = bench.ROOT / "results" / "bench" / f"{cpu_label}.json"
+comparison = json.loads(op_bench_path.read_text()).get("reference_comparison") if op_bench_path.exists() else None
+if comparison is None:
+    print(
+        f"No delta-rule reference comparison in {op_bench_path.relative_to(bench.ROOT)}: "
+        "run `python -m memnb bench` on a quiet machine and commit the file."
+    )
+else:
+    refs = pd.DataFrame(comparison["impls"]).T
+    print(
+        f"gated delta rule, T={comparison['T']}, B={comparison['B']}, H={comparison['H']}, D={comparison['D']}, "
+        f"forward, float32, {comparison['threads']} threads; sgemm {comparison['sgemm_gflops']:.0f} GFLOP/s"
+    )
+    display(
+        refs[["baseline", "median_s", "memnb_chunked_speedup", "useful_gflops", "executed_frac_of_peak",
+              "max_rel_diff_vs_memnb_chunked"]]
+    )  # fmt: skip
+
+# %% [markdown]
 # ## The answer
 #
 # Every layer in the zoo computes one pass and segment-by-segment identically (to float64

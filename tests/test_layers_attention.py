@@ -95,6 +95,34 @@ def test_exp_kernel_dot_bias_arm_is_identical_to_the_distance_arm() -> None:
     assert torch.allclose(y, distance.out_proj(merge_heads(torch.softmax(scores, -1) @ v)), atol=1e-10)
 
 
+def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    return ((a - b).abs().max() / b.abs().max()).item()
+
+
+@pytest.mark.parametrize("impl", ["augmented", "dot_bias"])
+@pytest.mark.parametrize("cached", [0, 6])
+def test_exp_kernel_fast_impls_match_the_distance_reference_values_and_gradients(impl: str, cached: int) -> None:
+    """float64, random inputs and weights, with and without a KV cache: outputs and the gradients
+    of every parameter and of the input agree with the explicit-distance reference to 1e-10."""
+    torch.manual_seed(1)
+    ref = ExpKernelAttention(D, H, tau=3.0, impl="distance").double()
+    fast = ExpKernelAttention(D, H, tau=3.0, impl=impl).double()
+    with torch.no_grad():
+        for p in ref.parameters():
+            p.normal_(0.0, 0.5)
+    fast.load_state_dict(ref.state_dict())
+    x = (torch.randn(3, cached + 11, D, dtype=torch.float64) * 2).requires_grad_()
+    w = torch.randn(3, 11, D, dtype=torch.float64)  # a random cotangent
+    grads = []
+    for layer in (ref, fast):
+        state = layer(x[:, :cached])[1] if cached else None
+        y = layer(x[:, cached:], state)[0]
+        g = torch.autograd.grad((y * w).sum(), [x, *layer.parameters()])
+        grads.append((y, *g))
+    for a, b in zip(grads[1], grads[0], strict=True):
+        assert _rel(a, b) <= 1e-10
+
+
 def test_cross_attention_without_memory_is_zero_and_passes_memory_through() -> None:
     layer = GatedCrossAttention(D, H)
     x = torch.randn(2, 6, D)
@@ -131,7 +159,7 @@ def test_cross_attention_tanh_gate_starts_closed_and_batch_one_memory_broadcasts
         (lambda: CausalSelfAttention(16, 4, rope_base=1.0), "rope_base > 1"),
         (lambda: SlidingWindowAttention(16, 4, window=0), "window must be >= 1"),
         (lambda: ExpKernelAttention(16, 4, tau=0.0), "tau must be > 0"),
-        (lambda: ExpKernelAttention(16, 4, impl="cosine"), "'distance' or 'dot_bias'"),
+        (lambda: ExpKernelAttention(16, 4, impl="cosine"), "impl must be one of"),
         (lambda: GatedCrossAttention(16, 4, gate="relu"), "'sigmoid' or 'tanh'"),
         (lambda: GatedCrossAttention(16, 4, d_memory=0), "d_memory must be >= 1"),
     ],

@@ -21,7 +21,21 @@ memory (inputs excluded) rather than allocator history (Linux only, else null).
 The cost slope is the least-squares slope of log(time) against log(T) per case (≈1 linear,
 ≈2 quadratic). CPU runs use ``memnb.seeding.CPU_THREADS`` (2) threads. Results go to
 ``results/bench/<device>.json`` (device ``cpu-<threads>core`` or the CUDA device name), written
-atomically, and a table is printed.
+atomically, and a table is printed. A run with ``--quick`` or any of ``--lengths``/``--repeats``
+writes ``results/bench/<device>-quick.json`` instead (git-ignored): only the full run may replace
+the committed numbers.
+
+Reference comparison (``REFERENCE_T`` = 4096 tokens, 1024 with ``--quick``; B, H, D as above, same
+inputs, forward): ``memnb.ops.gated_delta_rule`` chunked and its per-token loop against
+flash-linear-attention's own CPU references, ``naive_chunk_gated_delta_rule`` (chunks of 64) and
+``naive_recurrent_gated_delta_rule`` from ``fla.ops.gated_delta_rule.naive`` (fla-core, pinned),
+each named with its module in the JSON, with the largest relative output difference to memnb's
+chunked form, and GFLOP/s against a float32 sgemm (1024³) measured in the same run. FLOPs per
+token: 6·H·D·V for every impl (the recurrence's state read, rank-1 write and output read: the
+useful work), and for the chunked forms also what they execute, 10·C·H·D + 6·H·D² + (2/3)·H·C²
+for chunks of C (five C×C×D matmuls, the state pass, the triangular inverse).
+
+``--train`` runs the training-throughput bench instead (``memnb.book.bench_train``).
 """
 
 from __future__ import annotations
@@ -54,6 +68,8 @@ LENGTHS, QUICK_LENGTHS = (512, 2048, 8192), (512, 2048)
 WARMUP, REPEATS = 2, 9
 QUICK_WARMUP, QUICK_REPEATS = 1, 5
 LOOP_BASELINE, FAST = "gated_delta_rule/naive", "gated_delta_rule/chunked"
+REFERENCE_T, QUICK_REFERENCE_T = 4096, 1024
+SGEMM_N = 1024
 
 
 def _gdr_case(impl: str) -> Callable[[int, torch.device], Callable[[], object]]:
@@ -218,15 +234,126 @@ def measure(
     return rows, series
 
 
+def sgemm_gflops(threads: int, n: int = SGEMM_N, repeats: int = 7) -> float:
+    """float32 ``torch.mm`` of two n × n matrices at ``threads`` threads: 2n³ / median time, GFLOP/s."""
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for _ in range(2):
+            torch.mm(a, b)
+        times = [_time(lambda: torch.mm(a, b), torch.device("cpu")) for _ in range(repeats)]
+    finally:
+        torch.set_num_threads(before)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def _chunk_flops(C: int) -> float:
+    """Executed FLOPs per token of a chunked (WY/UT) gated delta rule with chunks of C, all heads."""
+    return H * (10 * C * D + 6 * D * D + 2 * C * C / 3)
+
+
+def reference_comparison(T: int, *, repeats: int = REPEATS, verbose: bool = True) -> dict:
+    """memnb's chunked gated delta rule vs its per-token loop and fla-core's CPU references at
+    length T on the same inputs (float32, forward): times, agreement, GFLOP/s vs sgemm."""
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(B, T, H, D) for _ in range(3))
+    k = F.normalize(k, dim=-1)
+    g = F.logsigmoid(torch.randn(B, T, H) + 3.0)
+    beta = torch.sigmoid(torch.randn(B, T, H))
+    scale = D**-0.5
+    impls: dict[str, tuple[Callable[[], torch.Tensor], float | None, str]] = {
+        "memnb/chunked": (
+            lambda: gated_delta_rule(q, k, v, g, beta, scale=scale, impl="chunked")[0],
+            _chunk_flops(32),
+            "memnb.ops.gated_delta_rule.gated_delta_rule(impl='chunked'): WY/UT chunks of 32, grouped state pass",
+        ),
+        "memnb/naive": (
+            lambda: gated_delta_rule(q, k, v, g, beta, scale=scale, impl="naive")[0],
+            None,
+            "memnb.ops.gated_delta_rule.gated_delta_rule(impl='naive'): per-token loop batched over B*H",
+        ),
+    }
+    try:
+        from fla.ops.gated_delta_rule import naive as fla_naive
+
+        impls["fla/naive_chunk"] = (
+            lambda: fla_naive.naive_chunk_gated_delta_rule(q=q, k=k, v=v, g=g, beta=beta, chunk_size=64, scale=scale)[
+                0
+            ],
+            _chunk_flops(64),
+            "fla.ops.gated_delta_rule.naive.naive_chunk_gated_delta_rule (fla-core): its CPU chunk reference, "
+            "chunks of 64",
+        )
+        impls["fla/naive_recurrent"] = (
+            lambda: fla_naive.naive_recurrent_gated_delta_rule(q=q, k=k, v=v, beta=beta, g=g, scale=scale)[0],
+            None,
+            "fla.ops.gated_delta_rule.naive.naive_recurrent_gated_delta_rule (fla-core): its per-token reference",
+        )
+        fla_note = None
+    except ImportError as e:
+        fla_note = f"fla-core not importable ({e}); fla baselines skipped"
+    peak = sgemm_gflops(CPU_THREADS)
+    useful = 6 * H * D * D  # per token: S^T k, the rank-1 write, S^T q (2 FLOPs per multiply-add)
+    before = torch.get_num_threads()
+    torch.set_num_threads(CPU_THREADS)
+    rows, outputs = {}, {}
+    try:
+        with torch.inference_mode():
+            for name, (call, executed, what) in impls.items():
+                outputs[name] = call()
+                times = [_time(call, torch.device("cpu")) for _ in range(repeats)]
+                med = statistics.median(times)
+                rate = B * T / med
+                rows[name] = {
+                    "baseline": what,
+                    "median_s": med,
+                    "times_s": times,
+                    "tokens_per_s": rate,
+                    "useful_gflops": useful * rate / 1e9,
+                    "useful_frac_of_peak": useful * rate / 1e9 / peak,
+                    "executed_gflops": None if executed is None else executed * rate / 1e9,
+                    "executed_frac_of_peak": None if executed is None else executed * rate / 1e9 / peak,
+                }
+    finally:
+        torch.set_num_threads(before)
+    ref = outputs["memnb/chunked"].float()
+    for name, out in outputs.items():
+        rows[name]["max_rel_diff_vs_memnb_chunked"] = ((out.float() - ref).abs().max() / ref.abs().max()).item()
+        rows[name]["memnb_chunked_speedup"] = rows[name]["median_s"] / rows["memnb/chunked"]["median_s"]
+    if verbose:
+        print(f"\ngated delta rule at T={T}, B={B}, H={H}, D={D} (sgemm {peak:.1f} GFLOP/s):")
+        for name, r in rows.items():
+            print(
+                f"  {name:22s} {r['median_s'] * 1e3:9.1f} ms {r['useful_gflops']:7.2f} useful GFLOP/s "
+                f"({r['useful_frac_of_peak']:.1%} of sgemm); time {r['memnb_chunked_speedup']:.1f}x memnb chunked's; "
+                f"max rel diff {r['max_rel_diff_vs_memnb_chunked']:.1e}",
+                flush=True,
+            )
+    return {
+        "T": T, "B": B, "H": H, "D": D, "dtype": "float32", "mode": "forward, inference_mode",
+        "threads": CPU_THREADS, "repeats": repeats, "sgemm_gflops": peak,
+        "useful_flops_per_token": useful, "note": fla_note, "impls": rows,
+    }  # fmt: skip
+
+
 def main(argv: list[str]) -> int:
+    if "--train" in argv:
+        from memnb.book import bench_train
+
+        return bench_train.main([a for a in argv if a != "--train"])
     ap = argparse.ArgumentParser(prog="python -m memnb bench", description=__doc__.split("\n")[0])
+    ap.add_argument("--train", action="store_true", help="training throughput of every zoo memory (bench_train)")
     ap.add_argument("--quick", action="store_true", help="T in {512, 2048} and fewer repeats")
     ap.add_argument("--lengths", type=int, nargs="+", help="sequence lengths (overrides --quick's)")
     ap.add_argument("--repeats", type=int, help="timed calls per case")
     ap.add_argument("--no-memory", action="store_true", help="skip peak memory (on CPU: one process per case)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench", help="output folder")
+    ap.add_argument("--no-reference", action="store_true", help="skip the comparison with fla-core's references")
     args = ap.parse_args(argv)
+    full = not (args.quick or args.lengths or args.repeats)
     lengths = args.lengths or (QUICK_LENGTHS if args.quick else LENGTHS)
     repeats = args.repeats or (QUICK_REPEATS if args.quick else REPEATS)
     warmup = QUICK_WARMUP if args.quick else WARMUP
@@ -240,6 +367,9 @@ def main(argv: list[str]) -> int:
         rows, series = measure(lengths, device, warmup=warmup, repeats=repeats, memory=not args.no_memory)
     finally:
         torch.set_num_threads(threads)
+    comparison = None
+    if device.type == "cpu" and not args.no_reference:
+        comparison = reference_comparison(REFERENCE_T if full else QUICK_REFERENCE_T, repeats=repeats)
     slopes = {name: slope(list(s), list(s.values())) for name, s in series.items()}
     speedup = {
         str(T): series[LOOP_BASELINE][T] / series[FAST][T]
@@ -262,9 +392,11 @@ def main(argv: list[str]) -> int:
         "results": rows,
         "slopes": slopes,
         "speedup_chunked_vs_loop": speedup,
+        "reference_comparison": comparison,
+        "mode": "full" if full else "quick",
         "wall_s": time.perf_counter() - t_start,
     }  # fmt: skip
-    path = args.out / f"{label}.json"
+    path = args.out / f"{label}{'' if full else '-quick'}.json"
     atomic_write_json(path, report)
     print("\ncost slope d log(time) / d log(T):")
     for name, s in slopes.items():
