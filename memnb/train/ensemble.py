@@ -44,7 +44,7 @@ from torch.func import functional_call, vmap
 from tqdm import tqdm
 
 from memnb.models.decoder import lm_loss
-from memnb.train.loop import Batch, TrainConfig, lr_at, progress_enabled
+from memnb.train.loop import Batch, TrainConfig, _evaluate, lr_at, progress_enabled
 
 ADAM_EPS = 1e-8  # torch.optim.AdamW's default, which memnb.train.train uses
 CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_'s
@@ -201,14 +201,6 @@ def _write_back(models: Sequence[nn.Module], flat: torch.Tensor, names, shapes, 
             for name, shape, size in zip(names, shapes, sizes, strict=True):
                 model.get_parameter(name).copy_(flat[s, offset : offset + size].view(shape))
                 offset += size
-
-
-def _evaluate(model: nn.Module, evaluate: Callable[[nn.Module], dict]) -> dict:
-    model.eval()
-    with torch.no_grad():
-        out = evaluate(model)
-    model.train()
-    return out
 
 
 _SDPA_RULE_REGISTERED = False

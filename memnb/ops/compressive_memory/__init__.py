@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import torch
 
+from memnb.ops.checks import check_tensor
 from memnb.ops.compressive_memory.chunked import (
     EPS,
     Update,
@@ -64,14 +65,6 @@ class CompressiveMemoryState(NamedTuple):
     v: torch.Tensor  # [B, s, H, D_v]
 
 
-def _check(name: str, x: torch.Tensor, shape: tuple[int | None, ...]) -> None:
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor")
-    if x.dim() != len(shape) or any(s not in (None, n) for s, n in zip(shape, x.shape, strict=True)):
-        want = ", ".join("*" if s is None else str(s) for s in shape)
-        raise ValueError(f"{name} has shape {list(x.shape)}, expected [{want}]")
-
-
 def compressive_memory(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -89,10 +82,10 @@ def compressive_memory(
         raise ValueError(f"update must be one of {UPDATES}, got {update!r}")
     if not isinstance(segment_len, int) or segment_len < 1:
         raise ValueError(f"segment_len must be an int >= 1, got {segment_len!r}")
-    _check("q", q, (None, None, None, None))
+    check_tensor("q", q, (None, None, None, None))
     B, T, H, Dk = q.shape
-    _check("k", k, (B, T, H, Dk))
-    _check("v", v, (B, T, H, None))
+    check_tensor("k", k, (B, T, H, Dk))
+    check_tensor("v", v, (B, T, H, None))
     Dv = v.shape[-1]
     if T < 1:
         raise ValueError("the sequence must have at least one token (T >= 1)")
@@ -100,10 +93,10 @@ def compressive_memory(
         M = q.new_zeros(B, H, Dk, Dv)
         initial_state = CompressiveMemoryState(M, M.new_zeros(B, H, Dk), k[:, :0], v[:, :0])
     M, z, k_seg, v_seg = initial_state
-    _check("initial_state.M", M, (B, H, Dk, Dv))
-    _check("initial_state.z", z, (B, H, Dk))
-    _check("initial_state.k", k_seg, (B, None, H, Dk))
-    _check("initial_state.v", v_seg, (B, k_seg.size(1), H, Dv))
+    check_tensor("initial_state.M", M, (B, H, Dk, Dv))
+    check_tensor("initial_state.z", z, (B, H, Dk))
+    check_tensor("initial_state.k", k_seg, (B, None, H, Dk))
+    check_tensor("initial_state.v", v_seg, (B, k_seg.size(1), H, Dv))
     if k_seg.size(1) >= segment_len:
         raise ValueError(f"the state holds {k_seg.size(1)} pending tokens, expected fewer than {segment_len}")
     fn = naive_compressive_memory if impl == "naive" else chunked_compressive_memory

@@ -44,6 +44,7 @@ from typing import NamedTuple
 
 import torch
 
+from memnb.ops.checks import check_tensor
 from memnb.ops.drex_memory.naive import naive_drex_memory
 from memnb.ops.drex_memory.vectorised import vectorised_drex_memory
 
@@ -83,17 +84,6 @@ def recency_weight(n: int, *, seq_len: int, start: int = 0, device: torch.device
     return (torch.arange(start, start + n, device=device, dtype=torch.float64) + 1) / seq_len
 
 
-def _check(name: str, x: torch.Tensor | None, shape: tuple[int | None, ...]) -> None:
-    """Raise unless x is None or a floating tensor of ``shape`` (None: any size)."""
-    if x is None:
-        return
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor")
-    if x.dim() != len(shape) or any(s not in (None, n) for s, n in zip(shape, x.shape, strict=True)):
-        want = ", ".join("*" if s is None else str(s) for s in shape)
-        raise ValueError(f"{name} has shape {list(x.shape)}, expected [{want}]")
-
-
 def drex_memory(
     k_sem: torch.Tensor,
     k_epi: torch.Tensor,
@@ -118,16 +108,16 @@ def drex_memory(
         raise ValueError(f"eta must be a float in (0, 1] (eta = 1 - alpha), got {eta!r}")
     if not (isinstance(thresh, (int, float)) and math.isfinite(thresh) and thresh >= 0.0):
         raise ValueError(f"thresh must be a finite float >= 0, got {thresh!r}")
-    _check("k_sem", k_sem, (None, None, None))
+    check_tensor("k_sem", k_sem, (None, None, None))
     B, T, _ = k_sem.shape
     if T < 1:
         raise ValueError("the sequence must have at least one token (T >= 1)")
     for name, x in (("k_epi", k_epi), ("v_sem", v_sem), ("v_epi", v_epi)):
-        _check(name, x, (B, T, None))
+        check_tensor(name, x, (B, T, None))
     if (q_sem is None) != (q_epi is None):
         raise ValueError("pass both q_sem and q_epi, or neither")
-    _check("q_sem", q_sem, (B, T, k_sem.shape[-1]))
-    _check("q_epi", q_epi, (B, T, k_epi.shape[-1]))
+    check_tensor("q_sem", q_sem, (B, T, k_sem.shape[-1]))
+    check_tensor("q_epi", q_epi, (B, T, k_epi.shape[-1]))
     v_sem = k_sem if v_sem is None else v_sem
     v_epi = k_epi if v_epi is None else v_epi
     dtype = k_sem.dtype
@@ -143,8 +133,8 @@ def drex_memory(
         m_sem, m_epi = (k_sem.new_zeros(s) for s in shapes)
     else:
         m_sem, m_epi = initial_state
-        _check("initial_state.sem", m_sem, shapes[0])
-        _check("initial_state.epi", m_epi, shapes[1])
+        check_tensor("initial_state.sem", m_sem, shapes[0])
+        check_tensor("initial_state.epi", m_epi, shapes[1])
         m_sem, m_epi = m_sem.to(dtype), m_epi.to(dtype)
     tensors = (k_sem, k_epi, v_sem, v_epi, q_sem, q_epi, m_sem, m_epi)
     needs_grad = torch.is_grad_enabled() and any(x is not None and x.requires_grad for x in tensors)

@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 import torch
 
+from memnb.ops.checks import check_tensor
 from memnb.ops.titans_memory.chunked import chunked_titans_memory, mlp, recall
 from memnb.ops.titans_memory.naive import naive_titans_memory
 
@@ -54,14 +55,6 @@ def titans_memory_state(w1: torch.Tensor, w2: torch.Tensor, batch: int) -> Titan
     return TitansMemoryState(w1b, w2b, torch.zeros_like(w1b), torch.zeros_like(w2b), kv, kv)
 
 
-def _check(name: str, x: torch.Tensor, shape: tuple[int | None, ...]) -> None:
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor")
-    if x.dim() != len(shape) or any(s not in (None, n) for s, n in zip(shape, x.shape, strict=True)):
-        want = ", ".join("*" if s is None else str(s) for s in shape)
-        raise ValueError(f"{name} has shape {list(x.shape)}, expected [{want}]")
-
-
 def titans_memory(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -84,10 +77,10 @@ def titans_memory(
         raise ValueError(f"chunk_size must be an int >= 1, got {chunk_size!r}")
     if read == "after" and chunk_size != 1:
         raise ValueError(f"read='after' needs chunk_size=1 (larger chunks leak later tokens), got {chunk_size}")
-    _check("q", q, (None, None, None))
+    check_tensor("q", q, (None, None, None))
     B, T, d = q.shape
-    _check("k", k, (B, T, d))
-    _check("v", v, (B, T, d))
+    check_tensor("k", k, (B, T, d))
+    check_tensor("v", v, (B, T, d))
     if T < 1:
         raise ValueError("the sequence must have at least one token (T >= 1)")
     if not isinstance(initial_state, TitansMemoryState):
@@ -95,9 +88,9 @@ def titans_memory(
     w1, w2, m1, m2, k_c, v_c = initial_state
     h = w1.shape[-1] if w1.dim() == 3 else -1
     for name, x, shape in (("w1", w1, (B, d, h)), ("w2", w2, (B, h, d)), ("m1", m1, (B, d, h)), ("m2", m2, (B, h, d))):
-        _check(f"initial_state.{name}", x, shape)
-    _check("initial_state.k", k_c, (B, None, d))
-    _check("initial_state.v", v_c, (B, k_c.size(1), d))
+        check_tensor(f"initial_state.{name}", x, shape)
+    check_tensor("initial_state.k", k_c, (B, None, d))
+    check_tensor("initial_state.v", v_c, (B, k_c.size(1), d))
     if k_c.size(1) >= chunk_size:
         raise ValueError(f"the state holds {k_c.size(1)} pending tokens, expected fewer than {chunk_size}")
     fn = naive_titans_memory if impl == "naive" else chunked_titans_memory
