@@ -65,11 +65,11 @@ def write(rows: list[Row], profile: str, book: Path, results: Path = RESULTS) ->
     plotting.use_style()
     made, blocks = [], []
     counts = verdict_counts(rows)
-    fig = Figure(figsize=(7, 3.2))
+    fig = Figure(figsize=(7, 3.6))
     ax = fig.subplots()
     counts.iloc[::-1].plot.barh(stacked=True, ax=ax, color=[COLORS[v] for v in counts.columns], width=0.7)
     ax.set(xlabel="claims (count)", ylabel="", title=f"Verdicts per seed system ({profile} profile)")
-    ax.legend(ncol=3, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.1), frameon=False)
+    ax.legend(ncol=3, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
     _save(fig, book / "_verdicts.png")
     made.append(book / "_verdicts.png")
     blocks.append(
