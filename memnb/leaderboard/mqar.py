@@ -3,7 +3,8 @@ pieces of the recall leaderboard (issue 16) and of its pilot (``memnb.leaderboar
 
 One run (``MQARRun``) trains ``memnb.models.Decoder`` with one memory in every layer, optionally
 behind a short causal convolution (``DecoderConfig.short_conv``), with the book's loop
-(``memnb.train.train``: AdamW, linear warmup then cosine decay, gradient clipping):
+(``memnb.train.train``: AdamW and gradient clipping; the book's schedule, linear warmup then
+cosine decay to lr/10 at the last step, or a constant lr):
 
 - **data**: step s draws a fresh batch ``make_mqar(batch_size, seed=h(seed, 0, s))``, a pure
   function of (seed, step), so every contender of one seed sees the same batches (paired);
@@ -12,6 +13,10 @@ behind a short causal convolution (``DecoderConfig.short_conv``), with the book'
 - **evaluation**: a held-out set (``eval_n`` examples from ``h(seed, 1)``, never a training
   batch): accuracy = the fraction of all queries whose argmax is the value, and the mean NLL;
   taken every ``eval_every`` steps and at the end, so a learning curve comes with every run.
+
+The schedule matters on short budgets: in the pilot (d = 64, L = 64, kv = 4, short conv 2), 200
+steps of the cosine schedule reached 0.11 held-out accuracy and 200 steps at a constant 3e-3
+reached 0.87 (no warmup; the cosine lr is down to half its peak by step 116).
 
 The memory names are the registry's (``memnb.layers.registry.MEMORIES``) plus two that are not
 there (yet): ``attention_nope`` (full attention without positions) and ``gated_delta_rule``
@@ -64,6 +69,9 @@ class MQARRun:
     power_a: float = 0.01
     batch_size: int = 64
     lr: float = 3e-3
+    schedule: str = "cosine"  # TrainConfig's: "cosine" (warmup, then down to lr/10 at the end) or "constant"
+    warmup: int = 20
+    weight_decay: float = 0.1
     steps: int = 200
     seed: int = 0
     eval_n: int = 512
@@ -133,7 +141,14 @@ def train_mqar(run: MQARRun, *, progress: bool = False) -> dict:
     torch.manual_seed(run.seed)
     model = run.decoder()
     held_out = eval_set(run)
-    cfg = TrainConfig(run.steps, lr=run.lr, eval_every=run.eval_every)
+    cfg = TrainConfig(
+        run.steps,
+        lr=run.lr,
+        schedule=run.schedule,
+        warmup=run.warmup,
+        weight_decay=run.weight_decay,
+        eval_every=run.eval_every,
+    )
     wall, cpu = time.perf_counter(), time.process_time()
     history = train(
         model,

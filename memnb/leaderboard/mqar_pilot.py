@@ -38,12 +38,22 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--vocab", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-every", type=int, default=50)
+    ap.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
+    ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--weight-decay", type=float, default=0.1)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", default=None, help="also write the result rows here")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     base = MQARRun(
-        seq_len=args.seq_len, n_pairs=args.pairs, vocab_size=args.vocab, seed=args.seed, eval_every=args.eval_every
+        seq_len=args.seq_len,
+        n_pairs=args.pairs,
+        vocab_size=args.vocab,
+        seed=args.seed,
+        eval_every=args.eval_every,
+        schedule=args.schedule,
+        warmup=args.warmup,
+        weight_decay=args.weight_decay,
     )
     rows = []
     for spec in args.run or DEFAULT_RUNS:
@@ -52,7 +62,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         rows.append(res)
         curve = " ".join(f"{r['step']}:{r['accuracy']:.2f}" for r in res["curve"])
         print(
-            f"{run.memory:>18} conv={run.short_conv} L={run.seq_len} kv={run.n_pairs} steps={run.steps:>5} "
+            f"{run.memory:>18} conv={run.short_conv} L={run.seq_len} kv={run.n_pairs} {run.schedule} "
+            f"wd={run.weight_decay} steps={run.steps:>5} "
             f"acc={res['accuracy']:.3f} nll={res['nll']:.3f} wall={res['wall_s']:.1f}s cpu={res['cpu_s']:.1f}s "
             f"params={res['params']} state={res['state_floats']}",
             flush=True,
