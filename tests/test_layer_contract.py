@@ -57,6 +57,9 @@ VARIANTS: dict[str, Callable[[], nn.Module]] = {
     "prefix_memory/3": lambda: PrefixMemory(D, H, segment_len=SEG, n_slots=3),
     "retrieval_context/4": lambda: RetrievalContext(D, H, segment_len=SEG, chunk_len=4, top_k=2),
     "cross_attention": lambda: layers.GatedCrossAttention(D, H, d_memory=12),
+    "gated_delta_rule": lambda: layers.GatedDeltaNet(D, H),
+    "gated_delta_rule/naive": lambda: layers.GatedDeltaNet(D, H, impl="naive"),
+    "gated_delta_rule/ungated_expand2": lambda: layers.GatedDeltaNet(D, 2, expand_v=2, gate=False),
 }
 CASES = {name: (lambda n=name: registry.build(n, D, H, SEG)) for name in registry.MEMORIES} | VARIANTS
 

@@ -173,6 +173,28 @@ def test_dispatch_and_dtypes() -> None:
     assert torch.equal(o_none, o_scale)  # default scale K**-0.5
 
 
+def test_exact_causal_output_ignores_later_inputs_bit_for_bit() -> None:
+    """A chunk's decay path depends on all its tokens; the default may round an early output
+    differently once a later token's decay changes, ``exact_causal`` may not, and both stay
+    within float32 rounding of the reference."""
+    q, k, v, g, beta, _ = make(T=40, dtype=F32, decay=1.0)
+    g = g * 0 - 0.8  # accumulated |log decay| over chunk 0 (32 tokens): 25.6, under the limit 30
+    t, edit = 19, [x.clone() for x in (q, k, v, g, beta)]
+    edit[3][:, t + 1 :] = -2.0  # later decay pushes chunk 0 past the limit: the default path changes
+    o_ref, _ = naive_gated_delta_rule(q, k, v, g, beta, scale=0.3)
+    for exact in (False, True):
+        o, _ = gated_delta_rule(q, k, v, g, beta, scale=0.3, impl="chunked", exact_causal=exact)
+        o_edit, _ = gated_delta_rule(*edit, scale=0.3, impl="chunked", exact_causal=exact)
+        assert rel(o, o_ref) < 1e-5
+        assert torch.equal(o[:, : t + 1], o_edit[:, : t + 1]) == exact
+    assert torch.equal(
+        chunked_gated_delta_rule(q, k, v, g, beta, scale=0.3, factor_limit=0.0)[0],
+        gated_delta_rule(q, k, v, g, beta, scale=0.3, impl="chunked", exact_causal=True)[0],
+    )
+    with pytest.raises(ValueError, match="factor_limit"):
+        chunked_gated_delta_rule(q, k, v, g, beta, scale=0.3, factor_limit=-1.0)
+
+
 def test_bad_arguments_raise_value_errors() -> None:
     q, k, v, g, beta, h0 = make(T=6, state=True)
     with pytest.raises(ValueError, match=r"impl must be one of .*'naive'.*'chunked'"):

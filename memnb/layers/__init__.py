@@ -7,6 +7,7 @@ from memnb.layers.attention import CausalSelfAttention, KVCache
 from memnb.layers.cross_attention import GatedCrossAttention
 from memnb.layers.drex_memory import DrexL4Memory, DrexL4State
 from memnb.layers.exp_kernel_attention import ExpKernelAttention
+from memnb.layers.gated_delta_rule import GatedDeltaNet
 from memnb.layers.infini_attention import InfiniAttention, InfiniState
 from memnb.layers.kv_memory import KVMemory, KVMemoryState
 from memnb.layers.memory_tokens import MemoryTokens, MemoryTokensState
@@ -21,6 +22,7 @@ __all__ = [
     "DrexL4State",
     "ExpKernelAttention",
     "GatedCrossAttention",
+    "GatedDeltaNet",
     "InfiniAttention",
     "InfiniState",
     "KVCache",

@@ -9,9 +9,13 @@ nanoGPT's block with a pluggable mixer (Radford et al. 2019; Karpathy's nanoGPT;
     logits = LN(h_L) E^T               # LM head tied to the token embedding E
 
 There is no absolute position embedding: position enters through the mixer (RoPE in the
-attention layers, recurrence in the SSM). Every mixer follows the memnb layer interface
-``forward(x, state) -> (y, new_state)``, so ``Decoder.forward(idx, state)`` carries one state
-per layer from segment to segment (truncated BPTT; see ``memnb.train``).
+attention layers, recurrence in the SSM). With ``short_conv = k > 0`` every block puts a causal
+depthwise convolution of kernel k in front of its mixer, ``h = x + Mixer(Conv(LN(x)), state)``
+(``memnb.models.block.ShortConv``; k = 2 is a learned token shift, the short convolution of
+Zoology's recall models); its last k − 1 inputs join the block's state. With 0 (the default)
+nothing is built, and a decoder is what it was without the option. Every mixer follows the
+memnb layer interface ``forward(x, state) -> (y, new_state)``, so ``Decoder.forward(idx, state)``
+carries one state per layer from segment to segment (truncated BPTT; see ``memnb.train``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from memnb.models.block import MLP, Block
+from memnb.models.block import MLP, Block, ShortConv
 from memnb.models.init import gpt2_init
 
 
@@ -35,11 +39,14 @@ class DecoderConfig:
     n_heads: int = 4
     mlp_ratio: int = 4
     dropout: float = 0.0
+    short_conv: int = 0  # kernel of the causal depthwise conv in front of every mixer; 0 = none
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "d_model", "n_layers", "n_heads", "mlp_ratio"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"DecoderConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if isinstance(self.short_conv, bool) or not isinstance(self.short_conv, int) or self.short_conv < 0:
+            raise ValueError(f"DecoderConfig.short_conv must be an int >= 0 (0 = no conv), got {self.short_conv!r}")
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
         if not 0.0 <= self.dropout < 1.0:
@@ -59,7 +66,12 @@ class Decoder(nn.Module):
         self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(
-            Block(cfg.d_model, mixer(cfg, i), MLP(cfg.d_model, cfg.mlp_ratio * cfg.d_model, dropout=cfg.dropout))
+            Block(
+                cfg.d_model,
+                mixer(cfg, i),
+                MLP(cfg.d_model, cfg.mlp_ratio * cfg.d_model, dropout=cfg.dropout),
+                conv=ShortConv(cfg.d_model, cfg.short_conv) if cfg.short_conv else None,
+            )
             for i in range(cfg.n_layers)
         )
         self.ln_f = nn.LayerNorm(cfg.d_model)

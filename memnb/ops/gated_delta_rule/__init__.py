@@ -1,8 +1,8 @@
 """Gated delta rule (Yang, Kautz & Hatamizadeh 2024, Gated DeltaNet), fla-compatible.
 
 ``gated_delta_rule(q, k, v, g, beta, *, scale=None, initial_state=None,
-output_final_state=False, impl="auto") -> (o, final_state)`` with q, k ``[B, T, H, K]``,
-v ``[B, T, H, V]``, g (log decay) and beta ``[B, T, H]``, state ``[B, H, K, V]``::
+output_final_state=False, impl="auto", exact_causal=False) -> (o, final_state)`` with q, k
+``[B, T, H, K]``, v ``[B, T, H, V]``, g (log decay) and beta ``[B, T, H]``, state ``[B, H, K, V]``::
 
     S_t = exp(g_t) S_{t-1};   S_t += k_t (beta_t (v_t − S_tᵀ k_t))ᵀ;   o_t = S_tᵀ (scale q_t)
 
@@ -16,6 +16,11 @@ scale defaults to K**-0.5. Impls (``IMPLS`` lists those this machine offers):
 ``auto`` takes ``fla`` for CUDA inputs in float16/bfloat16/float32 when available; otherwise
 ``naive`` for T ≤ 8 (a few steps cost less than the chunked set-up; measured on a 2-core CPU)
 and ``chunked`` beyond. The output has v's dtype; the state is float32 (float64 for float64 inputs).
+
+``exact_causal=True`` makes the chunked form's output at t independent of every later input bit
+for bit (its decay path is chosen per chunk from all of a chunk's tokens, and the two paths round
+differently; see ``chunked_gated_delta_rule``'s ``factor_limit``); it costs the op ~1.4x on CPU.
+The per-token loop is exactly causal as it is; fla's kernel is not covered.
 """
 
 from __future__ import annotations
@@ -79,6 +84,7 @@ def gated_delta_rule(
     initial_state: torch.Tensor | None = None,
     output_final_state: bool = False,
     impl: str = "auto",
+    exact_causal: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Gated delta rule over ``[B, T, H, ·]`` inputs; see the module docstring."""
     if impl not in ("auto", *KNOWN_IMPLS):
@@ -93,6 +99,7 @@ def gated_delta_rule(
             impl = "fla"
         else:
             impl = "naive" if q.shape[1] <= _NAIVE_MAX_T else "chunked"
+    extra = {"factor_limit": 0.0} if exact_causal and impl == "chunked" else {}
     return _FNS[impl](
         q,
         k,
@@ -102,4 +109,5 @@ def gated_delta_rule(
         scale=float(scale),
         initial_state=initial_state,
         output_final_state=output_final_state,
+        **extra,
     )
