@@ -197,9 +197,9 @@ REASONS = {
         "Not tried: a hand-written inner gradient (fewer, larger ops) or larger chunks (a different model)."
     ),
     "mamba2": (
-        "Not changed in this issue: Mamba-2's SSD recurrence is moving into memnb/ops/ssd/ on another "
-        "branch. The chunked SSD form is exact and linear in T, but runs as a Python loop over chunks of "
-        "64; about a third of its time is elementwise work on the L x L decay matrices of segsum "
+        "Already Mamba-2's exact chunked SSD form (memnb/ops/ssd, 'chunked', linear in T; the per-token "
+        "scan 'naive' is ~2x slower at T=256-1024), run as a Python loop over chunks of 64; about a "
+        "third of its time is elementwise work on the L x L decay matrices of segsum "
         "(masked_fill, cumsum, exp: torch profiler, 1 thread), which the FLOP count (matmuls only) omits."
     ),
     "exp_kernel": (
