@@ -38,3 +38,14 @@ def test_cli_exit_code(tmp_path, capsys):
     assert compare.main([str(tmp_path / "a"), str(tmp_path / "a")]) == 0
     assert compare.main([str(tmp_path / "a"), str(tmp_path / "b")]) == 1
     assert "1 differences" in capsys.readouterr().out
+
+
+def test_numbers_and_verdicts_ignore_the_claims_layout(tmp_path):
+    a, b = rec(), rec()
+    b["claims"] = [{"id": "c", "verdict": "SUPPORTED", "kind": "seed", "rule_hash": "h", "protocol": 1}]
+    assert compare.compare(a, b) != []
+    assert compare.compare(compare.numbers_and_verdicts(a), compare.numbers_and_verdicts(b)) == []
+    for name, r in (("a", a), ("b", b)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "10_x.json").write_text(json.dumps(r))
+    assert compare.main([str(tmp_path / "a"), str(tmp_path / "b"), "--numbers-and-verdicts"]) == 0

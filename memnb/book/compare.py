@@ -1,6 +1,6 @@
 """Compare two sets of chapter results, ignoring what is not a deterministic function of the run.
 
-``python -m memnb compare DIR_A DIR_B [--rtol 0]`` reads every ``<chapter>.json`` present in
+``python -m memnb compare DIR_A DIR_B [--rtol 0] [--numbers-and-verdicts]`` reads every ``<chapter>.json`` present in
 both folders and reports each metric or verdict that differs. Ignored, as the results schema
 says (book/method.md §1): ``env``, ``wall_s``, ``timings``, wall-clock metrics (names ending in
 ``_s``, ``_per_s`` or containing ``tokens_per_s``), the ``params`` record (its layout may change
@@ -46,6 +46,13 @@ def _diff(a, b, path: str, rtol: float, out: list[str]) -> None:
         out.append(f"{path}: {a!r} vs {b!r}")
 
 
+def numbers_and_verdicts(record: dict) -> dict:
+    """A record reduced to its metrics and one verdict per claim id: what to compare across a
+    change of the claims' layout (e.g. schema 1 entries against the rule engine's)."""
+    verdicts = {c["id"]: c["verdict"] for c in record.get("claims", [])}
+    return {"metrics": record.get("metrics", {}), "verdicts": verdicts}
+
+
 def compare(a: dict, b: dict, rtol: float = 0.0) -> list[str]:
     """Differences between two result records (empty: the same numbers and verdicts)."""
     out: list[str] = []
@@ -59,14 +66,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("a", type=Path)
     ap.add_argument("b", type=Path)
     ap.add_argument("--rtol", type=float, default=0.0, help="relative tolerance on floats (default: exact)")
+    ap.add_argument("--numbers-and-verdicts", action="store_true", help="compare only metrics and each claim's verdict")
     args = ap.parse_args(argv)
+    reduce = numbers_and_verdicts if args.numbers_and_verdicts else (lambda r: r)
     names = sorted({p.name for p in args.a.glob("*.json")} & {p.name for p in args.b.glob("*.json")})
     if not names:
         print(f"memnb: no chapter results in both {args.a} and {args.b}", file=sys.stderr)
         return 1
     bad = 0
     for name in names:
-        diffs = compare(json.loads((args.a / name).read_text()), json.loads((args.b / name).read_text()), args.rtol)
+        a, b = (reduce(json.loads((d / name).read_text())) for d in (args.a, args.b))
+        diffs = compare(a, b, args.rtol)
         print(f"{name}: {'identical' if not diffs else f'{len(diffs)} differences'}")
         for d in diffs[:20]:
             print(f"  {d}")
