@@ -24,8 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-VERDICTS = ("SUPPORTED", "REFUTED", "INCONCLUSIVE")
-
 
 def summarize(values: Sequence[float], digits: int = 6) -> dict:
     """``{"mean", "ci95": [lo, hi] or None (n < 2), "n", "values"}``, rounded for stable JSON."""
