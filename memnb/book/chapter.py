@@ -3,7 +3,9 @@
 A notebook's ``parameters`` cell holds only ``profile``, ``seeds`` and ``overrides``; the cell
 after it calls ``ch = Chapter.open(name, profile, seeds, overrides)``, which resolves the chapter's
 ``Preset`` (``memnb.book.presets``), applies the house plot style, seeds, and prints one summary
-line. The notebook then records what it measures and calls ``publish()`` at the end. When the
+line. Before its experiments the notebook registers its verdict rules (``ch.rules(RULES)``, from
+its project's ``rules.py``); it records what it measures (``ch.metric``), judges the rules on those
+metrics (``ch.judge()``) and calls ``publish()`` at the end. When the
 runner (``python -m memnb run``) executes the notebook it sets ``MEMNB_RESULTS_STAGING`` to a
 temp path; ``publish`` writes the chapter's record there and the runner adds ``env``/``wall_s`` and moves it to
 ``results/<profile>/<chapter>.json`` only if every cell succeeded. Run interactively (or by
