@@ -15,7 +15,7 @@ import ast
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Self, TypeVar, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Self, TypeVar, get_args, get_origin, get_type_hints
 
 import torch
 
@@ -38,11 +38,12 @@ def pick(profile: str, *, ci: T, cpu: T, gpu: T | None = None) -> T:
     return {"ci": ci, "cpu": cpu, "gpu": cpu if gpu is None else gpu}[profile]
 
 
-def resolve_seeds(profile: str, seeds: list[int] | None) -> list[int]:
-    """``seeds`` as given, or the profile's default list."""
+def resolve_seeds(profile: str, seeds: list[int] | None, defaults: dict[str, list[int]] | None = None) -> list[int]:
+    """``seeds`` as given, or the default list: the chapter's (``defaults``, a ``Preset``'s
+    ``SEEDS``) where it sets one for ``profile``, else the profile's."""
     check_profile(profile)
     if seeds is None:
-        return list(DEFAULT_SEEDS[profile])
+        return list((defaults or {}).get(profile, DEFAULT_SEEDS[profile]))
     if isinstance(seeds, int):
         seeds = [seeds]
     if not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
@@ -144,7 +145,12 @@ class Preset:
             steps: int = per_profile(ci=20, cpu=400, gpu=5000, low=1)
 
         Baseline.resolve("ci", {"steps": "50"}).steps == 50
+
+    ``SEEDS`` (a class attribute, not a parameter): the chapter's own default seeds per profile,
+    where its design needs more than the profile's (``DEFAULT_SEEDS``).
     """
+
+    SEEDS: ClassVar[dict[str, list[int]] | None] = None
 
     @classmethod
     def names(cls) -> list[str]:

@@ -26,8 +26,8 @@ def test_verdict_counts_per_project() -> None:
 def test_leaderboard_scores_sorted_with_chance() -> None:
     record = {
         "metrics": {
-            "a/score": {"mean": 0.1, "ci95": [0.05, 0.15]},
-            "b/score": {"mean": 0.3, "ci95": [0.2, 0.4]},
+            "a/acc": {"mean": 0.1, "ci95": [0.05, 0.15]},
+            "b/acc": {"mean": 0.3, "ci95": [0.2, 0.4]},
             "a/params": 100,
             "mean_chance": 0.12,
         }
@@ -44,7 +44,7 @@ def test_write_draws_both_figures_when_the_leaderboard_published(tmp_path) -> No
     rows = [row("drex.a", "SUPPORTED")]
     assert [p.name for p in landing.write(rows, "cpu", book, results)] == ["_verdicts.png"]
     assert "_leaderboard.png" not in (book / "_key_figures.md").read_text()
-    record = {"metrics": {"a/score": {"mean": 0.1, "ci95": [0.0, 0.2]}, "mean_chance": 0.1}}
+    record = {"metrics": {"a/acc": {"mean": 0.1, "ci95": [0.0, 0.2]}, "mean_chance": 0.1}}
     (results / "cpu" / "50_leaderboard.json").write_text(json.dumps(record))
     made = landing.write(rows, "cpu", book, results)
     assert [p.name for p in made] == ["_verdicts.png", "_leaderboard.png"]
@@ -55,7 +55,7 @@ def test_write_draws_both_figures_when_the_leaderboard_published(tmp_path) -> No
 def test_one_seed_leaderboard_draws_without_an_interval(tmp_path) -> None:
     """A ``ci`` run has one seed, so its metrics carry ``ci95: None``: the figure still builds."""
     (tmp_path / "results" / "ci").mkdir(parents=True)
-    record = {"metrics": {"a/score": {"mean": 0.1, "ci95": None, "n": 1}, "mean_chance": 0.1}}
+    record = {"metrics": {"a/acc": {"mean": 0.1, "ci95": None, "n": 1}, "mean_chance": 0.1}}
     (tmp_path / "results" / "ci" / "50_leaderboard.json").write_text(json.dumps(record))
     scores, _ = landing.leaderboard_scores(record)
     assert scores["lo"].tolist() == [0.1] == scores["hi"].tolist()

@@ -8,21 +8,8 @@ import pytest
 
 from memnb.book import runner
 from memnb.book.presets import PRESETS, preset_class
+from memnb.leaderboard.presets import CPU_ARMS, GPU_ARMS
 from memnb.profiles import Preset, per_profile
-
-CONTENDERS = [
-    "attention",
-    "sliding_window",
-    "infini_attention",
-    "titans",
-    "drex_l4",
-    "kv_memory",
-    "memory_tokens",
-    "mamba2",
-    "exp_kernel",
-    "prefix_memory",
-    "retrieval_context",
-]
 
 # chapter -> parameter -> (ci, cpu, gpu), as each notebook's Chapter(defaults=...) had them.
 TODAY = {
@@ -185,16 +172,19 @@ TODAY = {
         "e7_betas": ([0.0, 4.0], [0.0, 2.0, 4.0, 8.0], [0.0, 2.0, 4.0, 8.0]),
         "e7_sessions": (1, 4, 30),
     },
-    "50_leaderboard": {
-        "contenders": (CONTENDERS, CONTENDERS, CONTENDERS),
-        "d_model": (32, 64, 256),
-        "n_layers": (1, 2, 4),
-        "segment_len": (16, 16, 64),
-        "train_len": (48, 48, 256),
-        "steps": (8, 300, 5000),
-        "batch_per_task": (2, 2, 16),
-        "lr": (0.003, 0.003, 0.001),
-        "n_eval": (8, 64, 256),
+    "50_leaderboard": {  # rebuilt on MQAR (issue 16): no longer the notebook's old defaults
+        "arms": (CPU_ARMS, CPU_ARMS, GPU_ARMS),
+        "d_model": (16, 64, 64),
+        "widths": ([], [], [128, 256]),
+        "n_layers": (2, 2, 2),
+        "seq_len": (32, 64, 64),
+        "n_pairs": (2, 4, 4),
+        "vocab_size": (160, 320, 8192),
+        "steps": (16, 480, 8000),
+        "batch_size": (8, 32, 256),
+        "lr": (0.01, 0.01, 0.001),
+        "eval_n": (16, 256, 1024),
+        "workers": (1, 2, 1),
     },
 }
 
@@ -275,7 +265,7 @@ def test_bad_profile() -> None:
         ("21_kv_memory", {"tasks": ["mem_nope"]}, "must be one of mem_brackets"),
         ("31_entropy_gated_retrieval", {"pool_size": 10}, r"distractors \[5, 20\] need pool_size >= 20"),
         ("32_topic_routing", {"sentence_len": 9}, r"sentence_len=9 must be one of lengths=\[8, 32, 128\]"),
-        ("50_leaderboard", {"contenders": '["attention", "gpt5"]'}, "must be one of attention"),
+        ("50_leaderboard", {"arms": '["attention", "gpt5"]'}, "must be one of attention"),
     ],
 )
 def test_chapter_checks_run_at_resolve(chapter: str, overrides: dict, msg: str) -> None:

@@ -55,7 +55,8 @@ class Chapter:
 
     def __post_init__(self) -> None:
         profiles.check_profile(self.profile)
-        self.seeds = profiles.resolve_seeds(self.profile, self.seeds)
+        defaults = getattr(type(self.preset), "SEEDS", None) if self.preset is not None else None
+        self.seeds = profiles.resolve_seeds(self.profile, self.seeds, defaults)
         self.params: dict[str, Any] = self.preset.as_dict() if self.preset is not None else {}
         self.device = profiles.device_for(self.profile)
 

@@ -1,86 +1,65 @@
-"""The MQAR pilot of issue 16 (not a chapter; nothing is published): is the positive control
-there, and what does a recurrent contender cost?
+"""The MQAR pilot of chapter 50 (not a chapter; nothing is published): is the positive control
+there, what does each arm cost per step, and how far apart are the arms' seeds (the MDE)?
 
-    python -m memnb.leaderboard.mqar_pilot                       # the default table below
-    python -m memnb.leaderboard.mqar_pilot --run attention:0:2000 --run attention:2:200
+    python -m memnb.leaderboard.mqar_pilot --seed 100 --steps 400 --workers 2     # the chapter's 7 arms
+    python -m memnb.leaderboard.mqar_pilot --arm attention --arm mamba2 --lr 3e-3 --json out.json
 
-Each ``--run memory:short_conv:steps`` trains one ``MQARRun`` (d = 64, 2 layers, 4 heads,
-V = 128, batch 64, AdamW 3e-3, L = 64, kv = 4 unless overridden, one seed, one torch thread) and
-prints its held-out accuracy curve and wall / CPU seconds. ``--json PATH`` also writes the rows.
-
-Measured 2026-12-02 (seed 0, one thread, a shared 2-core CPU; held-out accuracy over 512 examples):
-
-    memory            conv  schedule            steps  accuracy  CPU s
-    attention         0     cosine (warmup 20)  2000   0.255     166
-    attention         0     constant            2000   0.247     160
-    attention         2     cosine (warmup 20)   200   0.113      17
-    attention         2     constant             200   0.873      21
-    gated_delta_rule  2     cosine (warmup 20)   300   0.034      44
-    gated_delta_rule  2     constant             300   0.045      47
-    gated_delta_rule  2     constant            1000   0.225     146   (still climbing)
-    mamba2            2     constant             300   0.039      68
+Each arm (``memnb.leaderboard.sweep.ARMS``) trains one ``MQARRun`` (the chapter's ``cpu``
+defaults unless overridden: d = 64, 2 layers, L = 64, kv = 4, V = 320, batch 32, constant
+lr 1e-2, no weight decay) on one seed, one torch thread per worker; the pilot prints each arm's
+held-out accuracy curve, state, FLOPs and CPU seconds per step. Use seeds the chapter does not
+use (its are 0-4). ``--json PATH`` also writes the result rows.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 
-import torch
-
-from memnb.leaderboard.mqar import MQARRun, train_mqar
-
-DEFAULT_RUNS = ("attention:0:2000", "attention:2:200", "gated_delta_rule:2:300")
-
-
-def parse_run(spec: str, base: MQARRun) -> MQARRun:
-    try:
-        memory, conv, steps = spec.split(":")
-        return replace(base, memory=memory, short_conv=int(conv), steps=int(steps))
-    except ValueError as err:
-        raise SystemExit(f"--run takes memory:short_conv:steps (e.g. attention:2:200), got {spec!r}: {err}") from None
+from memnb.leaderboard.mqar import MQARRun
+from memnb.leaderboard.presets import CPU_ARMS
+from memnb.leaderboard.sweep import ARMS, arm_run, run_all
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run", action="append", help="memory:short_conv:steps (repeatable)")
-    ap.add_argument("--seq-len", type=int, default=64)
-    ap.add_argument("--pairs", type=int, default=4)
-    ap.add_argument("--vocab", type=int, default=128)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--eval-every", type=int, default=50)
-    ap.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
-    ap.add_argument("--warmup", type=int, default=20)
-    ap.add_argument("--weight-decay", type=float, default=0.1)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--arm", action="append", choices=list(ARMS), help="an arm (repeatable; default: the cpu arms)")
+    ap.add_argument("--seed", type=int, default=100)
+    ap.add_argument("--steps", type=int, default=MQARRun.steps)
+    ap.add_argument("--d-model", type=int, default=MQARRun.d_model)
+    ap.add_argument("--seq-len", type=int, default=MQARRun.seq_len)
+    ap.add_argument("--pairs", type=int, default=MQARRun.n_pairs)
+    ap.add_argument("--vocab", type=int, default=MQARRun.vocab_size)
+    ap.add_argument("--batch", type=int, default=MQARRun.batch_size)
+    ap.add_argument("--lr", type=float, default=MQARRun.lr)
+    ap.add_argument("--eval-n", type=int, default=MQARRun.eval_n)
+    ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--json", default=None, help="also write the result rows here")
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    base = MQARRun(
-        seq_len=args.seq_len,
-        n_pairs=args.pairs,
-        vocab_size=args.vocab,
-        seed=args.seed,
-        eval_every=args.eval_every,
-        schedule=args.schedule,
-        warmup=args.warmup,
-        weight_decay=args.weight_decay,
-    )
-    rows = []
-    for spec in args.run or DEFAULT_RUNS:
-        run = parse_run(spec, base)
-        res = train_mqar(run)
-        rows.append(res)
+    try:
+        base = MQARRun(
+            seed=args.seed,
+            steps=args.steps,
+            d_model=args.d_model,
+            seq_len=args.seq_len,
+            n_pairs=args.pairs,
+            vocab_size=args.vocab,
+            batch_size=args.batch,
+            lr=args.lr,
+            eval_n=args.eval_n,
+        )
+    except ValueError as err:
+        raise SystemExit(f"mqar_pilot: {err}") from None
+    arms = args.arm or CPU_ARMS
+    rows = run_all([arm_run(a, base) for a in arms], workers=args.workers, labels=arms)
+    for arm, res in zip(arms, rows, strict=True):
         curve = " ".join(f"{r['step']}:{r['accuracy']:.2f}" for r in res["curve"])
         print(
-            f"{run.memory:>18} conv={run.short_conv} L={run.seq_len} kv={run.n_pairs} {run.schedule} "
-            f"wd={run.weight_decay} steps={run.steps:>5} "
-            f"acc={res['accuracy']:.3f} nll={res['nll']:.3f} wall={res['wall_s']:.1f}s cpu={res['cpu_s']:.1f}s "
-            f"params={res['params']} state={res['state_floats']}",
+            f"{arm:>20} acc={res['accuracy']:.3f} x2={res['longer']['2']:.3f} x4={res['longer']['4']:.3f} "
+            f"state={res['state_floats']} params={res['params']} train_flops/token={res['train_flops_per_token']:.3g} "
+            f"cpu/step={res['cpu_s'] / args.steps:.3f}s | curve {curve}",
             flush=True,
         )
-        print(f"{'':>18} curve (step:acc) {curve}", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
