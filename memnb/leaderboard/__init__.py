@@ -1,5 +1,6 @@
-"""The leaderboard: every memory in one decoder at matched size and budget, on one recall suite.
+"""Chapter 50: every memory on multi-query associative recall (MQAR), beside Zoology's curves.
 
-``registry`` (the contenders, matched parameter counts), ``suite`` (the tasks), ``experiment``
-(train and measure one contender), ``frontier`` (the ranked table and the Pareto frontier).
+``mqar`` (one training run: data, loss, curve, generalisation, state, FLOPs), ``sweep`` (the arms
+and the parallel runner), ``presets`` (per profile), ``rules`` (the zoology.* claims' rules),
+``published`` (Zoology's figures, the external anchor), ``mqar_pilot`` (the pilot's command line).
 """
