@@ -37,6 +37,8 @@ ARMS: dict[str, tuple[str, int, int, str]] = {
     "mamba2": ("mamba2", 1, 2, "Mamba-2 (SSD), d_state 16, 8 heads of 16"),
     "infini_attention": ("infini_attention", 1, 2, "Infini-attention (Drex L2)"),
     "titans": ("titans", 1, 2, "Titans neural memory (Drex L3, corrected)"),
+    # the seed's auto-associative layout (keys stored as their own values); the corrected key→value
+    # layout of chapter 10 is a probe there, not yet an option of the layer
     "drex_l4": ("drex_l4", 1, 2, "Drex L4 delta-rule memory (seed layout)"),
     "memory_tokens": ("memory_tokens", 1, 2, "recurrent memory tokens (ReLSM)"),
     "exp_kernel": ("exp_kernel", 1, 2, "exponential-kernel attention (HRS)"),
