@@ -113,8 +113,9 @@ print(base)
 # - **Dropped**: the passkey and bAbI tasks of this chapter's earlier suite (no contender left
 #   chance on them: too few scored tokens per sequence for these budgets), and Drex L4 at `cpu`
 #   (its layer stores keys as their own values, the seed's layout, so it cannot bind a key to a
-#   value: in the pilot its loss sat at exactly ln 64; chapter 10's corrected key→value layout is
-#   a probe there, not yet a layer option, so the `gpu` arm runs the seed layout and says so).
+#   value: in an earlier pilot, V = 128, its loss sat at ln 64, uniform over the values; the
+#   corrected key→value layout of chapter 10 is a probe there, not yet a layer option, so the
+#   `gpu` arm runs the seed layout and says so).
 # - **Chance**: a uniform guess over the values is right 1/(V/2) of the time; a model that copies
 #   a random value from its context, 1/kv (the best a model can do without binding keys to
 #   values). Both are printed beside every accuracy.
