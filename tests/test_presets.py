@@ -15,6 +15,8 @@ from memnb.profiles import Preset, per_profile
 TODAY = {
     "00_data": {
         "n_examples": (64, 512, 2048),
+        "reader_nll_tokens": (64, 8192, 32768),
+        "copy_sessions": (4, 40, 200),
     },
     "01_baseline": {
         "steps": (20, 400, 5000),

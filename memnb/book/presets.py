@@ -23,6 +23,8 @@ class Data(Preset):
     """Chapter 00: the corpus, the tokenisers and the synthetic tasks."""
 
     n_examples: int = per_profile(ci=64, cpu=512, gpu=2048, low=1)  # per task
+    reader_nll_tokens: int = per_profile(ci=64, cpu=8192, gpu=32768, low=16)  # the reader's held-out NLL
+    copy_sessions: int = per_profile(ci=4, cpu=40, gpu=200, low=1)  # the reader's copy control
 
 
 @dataclass(frozen=True)
