@@ -1,6 +1,7 @@
 """Value checks for the seed's exp_47 probe model (memnb.drex.seed_model) and its harness."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -73,3 +74,12 @@ def test_bad_configs():
         linear_probe(ProbeConfig(arch="exp47"), length=20, seed=0)
     with pytest.raises(ValueError, match="impl must be"):
         SeedRecallModel(ProbeConfig(arch="exp47"), impl="triton")
+
+
+def test_run_grid_same_numbers_with_two_workers():
+    arms = [({"schedule": s}, ProbeConfig(arch="exp47", layout="kv", memory="single", d=16, alpha=theory.alpha(s, 24)),
+             24) for s in ("fixed", "adaptive")]  # fmt: skip
+    kw = {"mode": "train", "steps": 3, "n_eval": 32}
+    one = sweep.run_grid(arms, [0, 1], **kw)
+    two = sweep.run_grid(arms, [0, 1], workers=2, **kw)
+    pd.testing.assert_frame_equal(one, two)

@@ -5,12 +5,16 @@ rate (``memnb.drex.theory.seed_write_rate``) and the rate measured on the untrai
 ``run_grid``: each arm (a label dict plus a ``ProbeConfig`` and L) on every seed, through
 ``linear_probe`` (the frozen memory) or ``train_probe`` (the seed's training protocol); arms
 with the same (config, L) — e.g. fixed and adaptive α at L = 96, where both are 0.95 — are run
-once and their rows share the result.
+once and their rows share the result. ``workers`` > 1 runs them in that many spawned processes of
+one torch thread each: every run seeds itself and draws its data from streams keyed by (seed, L),
+so the numbers do not depend on the worker count or the order runs finish in (a test checks it).
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, replace
 
 import pandas as pd
@@ -52,18 +56,29 @@ def write_rate_table(
     return pd.DataFrame(rows)
 
 
-def run_grid(arms: Iterable[Arm], seeds: Sequence[int], *, mode: str = "probe", **kw) -> pd.DataFrame:
+MODES = ("probe", "train")
+
+
+def _run(mode: str, cfg: ProbeConfig, length: int, seed: int, kw: dict) -> ProbeResult:
+    fn: Callable[..., ProbeResult] = linear_probe if mode == "probe" else train_probe
+    return fn(cfg, length=length, seed=seed, **kw)
+
+
+def run_grid(arms: Iterable[Arm], seeds: Sequence[int], *, mode: str = "probe", workers: int = 1, **kw) -> pd.DataFrame:
     """Run every arm on every seed; ``mode`` "probe" (``linear_probe``) or "train"
-    (``train_probe``); ``kw`` goes to that function. One row per (arm, seed)."""
-    fn: Callable[..., ProbeResult] = {"probe": linear_probe, "train": train_probe}.get(mode)
-    if fn is None:
+    (``train_probe``); ``kw`` goes to that function; ``workers`` processes (module docstring).
+    One row per (arm, seed)."""
+    if mode not in MODES:
         raise ValueError(f"mode must be 'probe' or 'train', got {mode!r}")
     arms = list(arms)
-    done: dict[tuple[ProbeConfig, int, int], ProbeResult] = {}
-    rows = []
-    for labels, cfg, L in tqdm(arms, disable=not progress_enabled(), desc=mode):
-        for seed in seeds:
-            if (cfg, L, seed) not in done:
-                done[cfg, L, seed] = fn(cfg, length=L, seed=seed, **kw)
-            rows.append({**labels, "L": L, "seed": seed, **asdict(done[cfg, L, seed])})
-    return pd.DataFrame(rows)
+    jobs = list(dict.fromkeys((cfg, L, seed) for _, cfg, L in arms for seed in seeds))  # unique, in order
+    if workers > 1:
+        order = sorted(jobs, key=lambda j: -j[1])  # longest first: the last runs to finish are short ones
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = {job: pool.submit(_run, mode, *job, kw) for job in order}
+            done = {job: f.result() for job, f in tqdm(futures.items(), disable=not progress_enabled(), desc=mode)}
+    else:
+        done = {job: _run(mode, *job, kw) for job in tqdm(jobs, disable=not progress_enabled(), desc=mode)}
+    return pd.DataFrame(
+        [{**labels, "L": L, "seed": seed, **asdict(done[cfg, L, seed])} for labels, cfg, L in arms for seed in seeds]
+    )

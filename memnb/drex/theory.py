@@ -14,6 +14,11 @@ other tokens fired once) is therefore
 
 with n* the semantic count for the single memory and the larger of the two branches' counts
 for the OR gate (the AND gate: the smaller). Nothing in it depends on training or the seed.
+
+Schedules (``ALPHA_SCHEDULES``): ``fixed`` α = 0.95; ``adaptive`` α(L) = 0.95^(96/L), which holds
+τ/L = 1/((1 − α)L) near 0.21; ``linear_c5`` exp_47_1's clamp(1 − 5/L, 0.75, 0.98); ``const_eta``
+α = α(32) = 0.95³ = 0.857375 at every L — the write step η = 1 − α of α(L) at L = 32 held fixed,
+so τ/L falls as 1/L (chapter 10's test of whether recall follows τ/L or η).
 """
 
 from __future__ import annotations
@@ -24,10 +29,13 @@ from collections.abc import Callable
 from memnb.drex.task import N_PAIRS
 from memnb.ops.drex_memory import alpha_for_length, tau_over_L
 
+CONST_ETA_LENGTH = 32  # the "const_eta" schedule keeps the step size of α(L) at this L
+
 ALPHA_SCHEDULES: dict[str, Callable[[int], float]] = {
     "fixed": lambda L: 0.95,  # the seed's original α
     "adaptive": alpha_for_length,  # α(L) = 0.95^(96/L), the seed's fix
     "linear_c5": lambda L: min(max(1.0 - 5.0 / L, 0.75), 0.98),  # exp_47_1's clamp(1 − 5/L)
+    "const_eta": lambda L: alpha_for_length(CONST_ETA_LENGTH),  # α(32) = 0.95³ at every L: the step η held fixed
 }
 
 
