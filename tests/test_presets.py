@@ -89,7 +89,7 @@ TODAY = {
             ["mem_brackets", "mem_copy", "mem_repeat"],
         ),
         "steps": (15, 1000, 3000),
-        "control_steps": (15, 600, 1000),
+        "control_steps": (15, 400, 1000),
         "batch_size": (8, 16, 64),
         "d_model": (32, 64, 128),
         "train_lengths": ([8, 16], [16, 32], [16, 64]),

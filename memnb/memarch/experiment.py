@@ -182,16 +182,16 @@ def run_grid(
     *,
     leak_len: int = 24,
     workers: int = 1,
+    task_settings: dict[str, dict[str, Any]] | None = None,
     **run_kwargs: Any,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every (task, seed, arm) run with ``TASK_SETTINGS[task]`` (``run_job``): the per-length
+    """Every (task, seed, arm) run with ``(task_settings or TASK_SETTINGS)[task]`` (``run_job``): the per-length
     scores (one row per run and length) and one row per run. ``workers`` > 1 runs them in
     spawned processes of one thread each; every run is a pure function of its arguments and
     trains on one thread, so the numbers do not depend on ``workers`` (a test checks it)."""
     combos = [(task, seed, arm) for task in tasks for seed in seeds for arm in arms]
-    jobs = [
-        (arm, RunConfig(task, TASK_SETTINGS[task], **run_kwargs), arm_cfg, seed, leak_len) for task, seed, arm in combos
-    ]
+    settings = TASK_SETTINGS | (task_settings or {})
+    jobs = [(arm, RunConfig(task, settings[task], **run_kwargs), arm_cfg, seed, leak_len) for task, seed, arm in combos]
     if workers <= 1:
         results = [run_job(*job) for job in tqdm(jobs, desc="runs", disable=not progress_enabled())]
     else:

@@ -29,11 +29,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--test-lengths", type=int, nargs="+", default=[16, 32, 64, 128])
     p.add_argument("--n-eval", type=int, default=64)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--copy-symbols", type=int, default=None, help="n_symbols of mem_copy (default: TASK_SETTINGS)")
     a = p.parse_args(argv)
     cfg = ArmConfig(d_model=a.d_model, capacity=2 * max(a.test_lengths) + 4, window=a.window)
     scores, runs = run_grid(
         a.arms, a.tasks, a.seed, cfg, workers=a.workers, steps=a.steps, batch_size=a.batch_size, lr=a.lr,
         train_lengths=tuple(a.train_lengths), test_lengths=tuple(a.test_lengths), n_eval=a.n_eval,
+        task_settings={"mem_copy": {"n_symbols": a.copy_symbols}} if a.copy_symbols else None,
     )  # fmt: skip
     runs["cpu_s_per_step"] = runs["cpu_s"] / runs["steps"]
     table = scores.pivot_table(index=["task", "arm", "seed"], columns="length", values=["accuracy", "loss"])

@@ -34,7 +34,7 @@ class KvMemory(Preset):
         choices=tuple(TASK_SETTINGS),
     )
     steps: int = per_profile(ci=15, cpu=1000, gpu=3000, low=1)
-    control_steps: int = per_profile(ci=15, cpu=600, gpu=1000, low=1)
+    control_steps: int = per_profile(ci=15, cpu=400, gpu=1000, low=1)
     batch_size: int = per_profile(ci=8, cpu=16, gpu=64, low=1)
     d_model: int = per_profile(ci=32, cpu=64, gpu=128, low=1)
     train_lengths: list[int] = per_profile(ci=[8, 16], cpu=[16, 32], gpu=[16, 64], low=1)
