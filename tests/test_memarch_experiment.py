@@ -2,10 +2,11 @@
 
 import math
 
+import pandas as pd
 import pytest
 import torch
 
-from memnb.memarch import TASK_SETTINGS, ArmConfig, RunConfig, chance, run_arm
+from memnb.memarch import TASK_SETTINGS, ArmConfig, RunConfig, chance, run_arm, run_grid
 from memnb.memarch.experiment import informative_mask, make_batch, score
 
 
@@ -35,6 +36,16 @@ def test_run_is_a_pure_function_of_its_seed() -> None:
     cfg = ArmConfig(d_model=16, n_heads=2, capacity=32)
     a, b = (run_arm("kv_memory", run, cfg, seed=3)["rows"] for _ in range(2))
     assert a == b
+
+
+def test_grid_numbers_do_not_depend_on_the_number_of_workers() -> None:
+    kw = dict(train_lengths=(4, 8), test_lengths=(8, 12), steps=2, batch_size=4, n_eval=4)
+    cfg = ArmConfig(d_model=16, n_heads=2, capacity=32, window=3)
+    one = run_grid(["nope", "kv_memory"], ["mem_copy"], [3], cfg, workers=1, **kw)
+    two = run_grid(["nope", "kv_memory"], ["mem_copy"], [3], cfg, workers=2, **kw)
+    pd.testing.assert_frame_equal(one[0], two[0])
+    cols = ["task", "seed", "arm", "steps", "final_train_loss", "future_leak"]
+    pd.testing.assert_frame_equal(one[1][cols], two[1][cols])
 
 
 def test_bad_run_settings_name_the_fix() -> None:

@@ -88,19 +88,21 @@ TODAY = {
     "21_kv_memory": {
         "tasks": (
             ["mem_brackets", "mem_copy"],
-            ["mem_brackets", "mem_copy", "mem_repeat"],
+            ["mem_brackets", "mem_copy"],
             ["mem_brackets", "mem_copy", "mem_repeat"],
         ),
-        "steps": (15, 250, 3000),
-        "control_steps": (15, 200, 1000),
+        "steps": (15, 1000, 3000),
+        "control_steps": (15, 400, 1000),
         "batch_size": (8, 16, 64),
         "d_model": (32, 64, 128),
         "train_lengths": ([8, 16], [16, 32], [16, 64]),
         "test_lengths": ([16, 32], [16, 32, 64, 128], [32, 64, 128, 256, 512]),
-        "n_eval": (16, 64, 512),
+        "n_eval": (16, 128, 512),
         "capacity": (128, 256, 1024),
         "top_k": (4, 4, 4),
-    },  # its equivalence margin (0.02 nats) is part of the rule now: memnb.memarch.rules.MARGIN
+        "window": (4, 8, 8),
+        "workers": (1, 2, 1),
+    },  # issue 17: copy trained 1000 steps, a local window for the memory arm; margins live in memnb.memarch.rules
     "30_engram_leakage": {
         "d_model": (32, 64, 256),
         "n_layers": (4, 4, 6),
@@ -266,6 +268,8 @@ def test_bad_profile() -> None:
     [
         ("21_kv_memory", {"capacity": 16}, r"capacity \(16\) must reach back over a whole test sequence"),
         ("21_kv_memory", {"tasks": ["mem_nope"]}, "must be one of mem_brackets"),
+        ("21_kv_memory", {"tasks": ["mem_copy"]}, r"must include the judged tasks \['mem_brackets'\]"),
+        ("21_kv_memory", {"window": 8}, r"window \(8\) must be shorter than the shortest training sequence"),
         ("31_entropy_gated_retrieval", {"pool_size": 10}, r"distractors \[5, 20\] need pool_size >= 20"),
         ("32_topic_routing", {"sentence_len": 9}, r"sentence_len=9 must be one of lengths=\[8, 32, 128\]"),
         ("50_leaderboard", {"arms": '["attention", "gpt5"]'}, "must be one of attention"),

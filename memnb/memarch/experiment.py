@@ -21,7 +21,9 @@ Procedure (one run = arm × task × seed):
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,6 +149,31 @@ def run_arm(arm: str, run: RunConfig, arm_cfg: ArmConfig, seed: int, *, desc: st
     return {"rows": rows, "history": history, "train_time_s": train_time, "model": model}
 
 
+def run_job(arm: str, run: RunConfig, arm_cfg: ArmConfig, seed: int, leak_len: int = 24) -> dict[str, Any]:
+    """One run of ``run_grid``: its per-length rows and its run row (training time, CPU seconds,
+    final training loss, and the ``future_leak`` of the *trained* model on a held-out sequence of
+    ``leak_len`` tokens); the model itself is not returned (it may come from a worker process)."""
+    cpu0 = time.process_time()
+    out = run_arm(arm, run, arm_cfg, seed)
+    probe = make_batch(run, 2, stream_seed(seed, 0, EVAL_STREAM + 1), run.train_lengths[0]).inputs[:, :leak_len]
+    leak = future_leak(out["model"], probe, int(out["model"].cfg.vocab_size))
+    row = {
+        "task": run.task,
+        "seed": seed,
+        "arm": arm,
+        "steps": run.steps,
+        "train_time_s": out["train_time_s"],
+        "cpu_s": time.process_time() - cpu0,
+        "final_train_loss": float(np.mean([h["train_loss"] for h in out["history"][-20:]])),
+        "future_leak": leak,
+    }
+    return {"rows": out["rows"], "run": row}
+
+
+def _init_worker() -> None:
+    torch.set_num_threads(1)
+
+
 def run_grid(
     arms: list[str],
     tasks: list[str],
@@ -154,27 +181,22 @@ def run_grid(
     arm_cfg: ArmConfig,
     *,
     leak_len: int = 24,
+    workers: int = 1,
+    task_settings: dict[str, dict[str, Any]] | None = None,
     **run_kwargs: Any,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every (task, seed, arm) run with ``TASK_SETTINGS[task]``: the per-length scores (one row
-    per run and length) and one row per run with its training time, final training loss and
-    the ``future_leak`` of the *trained* model on a held-out sequence of ``leak_len`` tokens."""
-    scores, runs = [], []
+    """Every (task, seed, arm) run with ``(task_settings or TASK_SETTINGS)[task]`` (``run_job``): the per-length
+    scores (one row per run and length) and one row per run. ``workers`` > 1 runs them in
+    spawned processes of one thread each; every run is a pure function of its arguments and
+    trains on one thread, so the numbers do not depend on ``workers`` (a test checks it)."""
     combos = [(task, seed, arm) for task in tasks for seed in seeds for arm in arms]
-    for task, seed, arm in tqdm(combos, desc="runs", disable=not progress_enabled()):
-        run = RunConfig(task, TASK_SETTINGS[task], **run_kwargs)
-        out = run_arm(arm, run, arm_cfg, seed)
-        probe = make_batch(run, 2, stream_seed(seed, 0, EVAL_STREAM + 1), run.train_lengths[0]).inputs[:, :leak_len]
-        leak = future_leak(out["model"], probe, int(out["model"].cfg.vocab_size))
-        scores += out["rows"]
-        runs.append(
-            {
-                "task": task,
-                "seed": seed,
-                "arm": arm,
-                "train_time_s": out["train_time_s"],
-                "final_train_loss": float(np.mean([h["train_loss"] for h in out["history"][-20:]])),
-                "future_leak": leak,
-            }
-        )
-    return pd.DataFrame(scores), pd.DataFrame(runs)
+    settings = TASK_SETTINGS | (task_settings or {})
+    jobs = [(arm, RunConfig(task, settings[task], **run_kwargs), arm_cfg, seed, leak_len) for task, seed, arm in combos]
+    if workers <= 1:
+        results = [run_job(*job) for job in tqdm(jobs, desc="runs", disable=not progress_enabled())]
+    else:
+        ctx = mp.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
+            results = list(pool.map(run_job, *zip(*jobs, strict=True)))
+    scores = [r for res in results for r in res["rows"]]
+    return pd.DataFrame(scores), pd.DataFrame([res["run"] for res in results])
