@@ -5,8 +5,8 @@ where ``key`` hashes the config that produced it. A build writes into a temporar
 sibling folder and renames it into place only when complete, so a crash never leaves a
 half-written artefact that a later run would trust.
 
-A marker file is not proof of content: a build also records every file's size and sha256
-(``memnb-files.json``), and the first use of a folder in a process checks them (plus the
+A marker file is not proof of content: a data build also records every file's size and sha256
+(``memnb-files.json``, ``checksums=True``), and the first use of a folder in a process checks them (plus the
 artefact's own ``verify``, e.g. the corpus manifest's per-document hashes, which also covers
 folders built before the file list existed). A damaged folder is rebuilt, with one line on
 stderr naming the file and what was wrong.
@@ -105,15 +105,21 @@ def forget_verified() -> None:
 
 
 def cached_dir(
-    kind: str, config: dict, build: Callable[[Path], None], verify: Callable[[Path], str | None] | None = None
+    kind: str,
+    config: dict,
+    build: Callable[[Path], None],
+    verify: Callable[[Path], str | None] | None = None,
+    *,
+    checksums: bool = False,
 ) -> Path:
     """Return the folder for ``(kind, config)``, calling ``build(tmp_dir)`` if it is missing or damaged.
 
-    ``build`` fills ``tmp_dir``; on success the folder's file list (sizes, sha256) and a
-    ``memnb-cache.json`` recording the config are added and the folder is renamed to its final
-    place. If ``build`` raises, nothing is left behind. The first use in a process checks the
-    file list and ``verify(folder)`` (a problem as text, or None); a damaged folder is rebuilt
-    with a one-line message on stderr.
+    ``build`` fills ``tmp_dir``; on success a ``memnb-cache.json`` recording the config is added
+    (and, with ``checksums``, the file list: sizes and sha256) and the folder is renamed to its
+    final place. If ``build`` raises, nothing is left behind. The first use in a process checks
+    the file list where there is one and ``verify(folder)`` (a problem as text, or None); a
+    damaged folder is rebuilt with a one-line message on stderr. (Artefacts with their own
+    integrity check, such as the pretrained reader's fingerprint, keep it instead.)
     """
     final = cache_root() / kind / config_hash(config)
     damaged = None
@@ -129,7 +135,8 @@ def cached_dir(
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
     try:
         build(tmp)
-        (tmp / FILES).write_text(json.dumps(file_list(tmp), indent=1, sort_keys=True))
+        if checksums:
+            (tmp / FILES).write_text(json.dumps(file_list(tmp), indent=1, sort_keys=True))
         (tmp / RECORD).write_text(json.dumps(config, indent=2, sort_keys=True, default=str))
         if not damaged and (final / RECORD).exists():  # another process finished the same build first
             shutil.rmtree(tmp)

@@ -189,7 +189,7 @@ def counts(folder: Path) -> dict[str, int]:
 def prepare() -> Path:
     """Build the corpus files if needed (fetching the sdist once) and return their folder; the
     first call in a process checks them against the manifest and rebuilds them if damaged."""
-    return cached_dir("corpus", CONFIG, _build, verify)
+    return cached_dir("corpus", CONFIG, _build, verify, checksums=True)
 
 
 def load_corpus() -> datasets.DatasetDict:

@@ -213,7 +213,7 @@ def tokenizer_path(kind: str = "char", vocab_size: int = 4096) -> Path:
             return f"the tokenizer does not load ({type(e).__name__})"
         return None
 
-    return cached_dir("tokenizer", config, build, verify)
+    return cached_dir("tokenizer", config, build, verify, checksums=True)
 
 
 @lru_cache(maxsize=8)
@@ -245,7 +245,7 @@ def encoded_path(split: str, tokenizer: Tokenizer) -> Path:
             return f"ids.npy does not load ({type(e).__name__}: {e})"
         return None
 
-    return cached_dir("encoded", config, build, verify) / "ids.npy"
+    return cached_dir("encoded", config, build, verify, checksums=True) / "ids.npy"
 
 
 def encode_corpus(split: str, tokenizer: Tokenizer) -> torch.Tensor:
