@@ -11,6 +11,7 @@ def test_modes(monkeypatch, tmp_path):
     for value, bars, file in [
         (None, True, None),
         ("1", True, None),
+        ("yes", True, None),
         ("0", False, None),
         ("/dev/tty", False, "/dev/tty"),
     ]:

@@ -73,17 +73,17 @@ def lm_objective(criterion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def progress_enabled() -> bool:
-    """tqdm bars (in the notebook, or the terminal) are on when ``MEMNB_PROGRESS`` is unset or
-    ``1``. ``0`` turns them off; any other value is a file (``/dev/tty``, a log the chapter runner
-    relays to its console) that gets plain progress lines instead (``ProgressLog``), so that
-    executed chapters keep no progress output."""
-    return os.environ.get("MEMNB_PROGRESS", "1") == "1"
+    """tqdm bars (in the notebook, or the terminal) are on unless ``MEMNB_PROGRESS`` is ``0`` or a
+    path (it has a ``/``: ``/dev/tty``, the log the chapter runner relays to its console), which
+    gets plain progress lines instead (``ProgressLog``), so that executed chapters keep none."""
+    value = os.environ.get("MEMNB_PROGRESS", "1")
+    return value != "0" and "/" not in value
 
 
 def progress_file() -> str | None:
-    """The file progress lines go to (``MEMNB_PROGRESS`` when it is neither ``0`` nor ``1``)."""
+    """The file progress lines go to: ``MEMNB_PROGRESS`` when it is a path (has a ``/``)."""
     value = os.environ.get("MEMNB_PROGRESS", "1")
-    return None if value in ("0", "1", "") else value
+    return value if "/" in value else None
 
 
 class ProgressLog:
