@@ -2,18 +2,22 @@
 
     python -m memnb run 01_baseline                 # default profile: cpu
     python -m memnb run all --profile ci
-    python -m memnb run 10 -p seeds "[11, 12, 13]"  # a chapter by prefix, other seeds
+    python -m memnb run 10 -p seeds "[11, 12, 13]"  # other seeds: written to runs/cpu-custom/, not results/
     python -m memnb list
     python -m memnb bench [--quick] [--lengths 512 2048] [--no-memory] ...
     python -m memnb ledger [--profile cpu] [--strict]   # the claims ledger page
     python -m memnb compare results/ci /tmp/ci-before   # same numbers and verdicts?
 
-Errors print one line (``memnb: ...``) and exit non-zero; nothing is written.
+Only a run with the profile's default parameters writes ``results/<profile>/`` and the book's
+page; a run with other parameters writes ``runs/<profile>-custom/`` and says so. Errors print one
+line (``memnb: ...``) and exit non-zero, before anything runs; nothing is written. Ctrl-C or
+SIGTERM stops a run with one line (exit 130 / 143), its work folder removed, nothing published.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from memnb import profiles
@@ -32,7 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", default=profiles.DEFAULT_PROFILE, help="ci | cpu | gpu")
     run.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="override a parameter")
     run.add_argument("--force", action="store_true", help="rerun even if up to date")
-    run.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar or training lines")
+    run.add_argument("--allow-cpu", action="store_true", help="let --profile gpu run on the CPU when there is no GPU")
     sub.add_parser("list", help="list chapters and their parameters")
     sub.add_parser("bench", help="time every memory op; its options go to memnb.book.bench", add_help=False)
     sub.add_parser("ledger", help="write the claims ledger page (book/ledger.md)", add_help=False)
@@ -68,17 +73,36 @@ def main(argv: list[str] | None = None) -> int:
         return ledger.main(rest)
 
     overrides = dict(args.p)
+
+    def stop(signum, frame):  # SIGTERM unwinds like Ctrl-C: the run's work folder is removed
+        raise runner.Interrupted(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         names = runner.chapters() if args.chapter == "all" else [runner.resolve_chapter(args.chapter)]
         for name in names:  # validate every chapter before running any
-            runner.prepare(name, args.profile, overrides)
+            runner.prepare(name, args.profile, overrides, allow_cpu=args.allow_cpu)
         for name in names:
-            out = runner.run_chapter(name, args.profile, overrides, force=args.force, progress=not args.no_progress)
+            out = runner.run_chapter(
+                name,
+                args.profile,
+                overrides,
+                force=args.force,
+                progress=not args.no_progress,
+                allow_cpu=args.allow_cpu,
+            )
             where = out.results.relative_to(runner.ROOT)
-            print(f"{out.chapter} [{out.profile}]: {out.status} ({out.wall_s:.1f} s) -> {where}")
+            note = "" if out.published else f" (custom parameters: not published; results/{out.profile} untouched)"
+            print(f"{out.chapter} [{out.profile}]: {out.status} ({out.wall_s:.1f} s) -> {where}{note}")
     except runner.ChapterError as e:
         print(f"memnb: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as e:
+        signame = getattr(e, "signame", "SIGINT")
+        print(f"memnb: interrupted ({signame}); nothing published, results/ and the book as they were", file=sys.stderr)
+        return 143 if signame == "SIGTERM" else 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

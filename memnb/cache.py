@@ -1,9 +1,15 @@
-"""Content-addressed caching of expensive artefacts, written atomically.
+"""Content-addressed caching of expensive artefacts, written atomically and checked on use.
 
 An artefact (corpus split, tokenizer, checkpoint) lives in ``<cache_root>/<kind>/<key>/``
 where ``key`` hashes the config that produced it. A build writes into a temporary
 sibling folder and renames it into place only when complete, so a crash never leaves a
 half-written artefact that a later run would trust.
+
+A marker file is not proof of content: a data build also records every file's size and sha256
+(``memnb-files.json``, ``checksums=True``), and the first use of a folder in a process checks them (plus the
+artefact's own ``verify``, e.g. the corpus manifest's per-document hashes, which also covers
+folders built before the file list existed). A damaged folder is rebuilt, with one line on
+stderr naming the file and what was wrong.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +26,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORD = "memnb-cache.json"  # the config that built a cached folder; its presence marks it complete
+FILES = "memnb-files.json"  # {relative path: [size, sha256]} of every file a build wrote
+_VERIFIED: set[str] = set()  # folders checked in this process (checked once per run)
 
 
 def cache_root() -> Path:
@@ -51,27 +60,92 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
-def cached_dir(kind: str, config: dict, build: Callable[[Path], None]) -> Path:
-    """Return the folder for ``(kind, config)``, calling ``build(tmp_dir)`` if it is missing.
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
-    ``build`` fills ``tmp_dir``; on success the folder is renamed to its final place and a
-    ``memnb-cache.json`` recording the config is added. If ``build`` raises, nothing is left behind.
+
+def file_list(folder: Path) -> dict[str, list]:
+    """``{relative path: [size, sha256]}`` of every file under ``folder`` but the cache's own records."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name not in (RECORD, FILES):
+            out[str(path.relative_to(folder))] = [path.stat().st_size, _sha256(path)]
+    return out
+
+
+def damage(folder: Path) -> str | None:
+    """What is wrong with a cached folder against its recorded file list (missing file, size,
+    hash), or None. A folder without a file list (built before it existed) passes here."""
+    listed = folder / FILES
+    if not listed.exists():
+        return None
+    try:
+        files = json.loads(listed.read_text())
+    except (OSError, ValueError):
+        return f"{FILES} is unreadable"
+    for rel, (size, _) in files.items():
+        path = folder / rel
+        if not path.is_file():
+            return f"{rel} is missing"
+        if path.stat().st_size != size:
+            return f"{rel} has {path.stat().st_size:,} bytes, {size:,} when built"
+    for rel, (_, digest) in files.items():
+        if _sha256(folder / rel) != digest:
+            return f"{rel} differs from the built file (sha256)"
+    return None
+
+
+def forget_verified() -> None:
+    """Check every cached folder again on its next use (tests; a long-lived process)."""
+    _VERIFIED.clear()
+
+
+def cached_dir(
+    kind: str,
+    config: dict,
+    build: Callable[[Path], None],
+    verify: Callable[[Path], str | None] | None = None,
+    *,
+    checksums: bool = False,
+) -> Path:
+    """Return the folder for ``(kind, config)``, calling ``build(tmp_dir)`` if it is missing or damaged.
+
+    ``build`` fills ``tmp_dir``; on success a ``memnb-cache.json`` recording the config is added
+    (and, with ``checksums``, the file list: sizes and sha256) and the folder is renamed to its
+    final place. If ``build`` raises, nothing is left behind. The first use in a process checks
+    the file list where there is one and ``verify(folder)`` (a problem as text, or None); a
+    damaged folder is rebuilt with a one-line message on stderr. (Artefacts with their own
+    integrity check, such as the pretrained reader's fingerprint, keep it instead.)
     """
     final = cache_root() / kind / config_hash(config)
+    damaged = None
     if (final / RECORD).exists():
-        return final
+        if str(final) in _VERIFIED:
+            return final
+        damaged = damage(final) or (verify(final) if verify is not None else None)
+        if damaged is None:
+            _VERIFIED.add(str(final))
+            return final
+        print(f"memnb cache: {kind}/{final.name} is damaged ({damaged}); rebuilding it", file=sys.stderr)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
     try:
         build(tmp)
+        if checksums:
+            (tmp / FILES).write_text(json.dumps(file_list(tmp), indent=1, sort_keys=True))
         (tmp / RECORD).write_text(json.dumps(config, indent=2, sort_keys=True, default=str))
-        if (final / RECORD).exists():  # another process finished the same build first
+        if not damaged and (final / RECORD).exists():  # another process finished the same build first
             shutil.rmtree(tmp)
             return final
-        if final.exists():  # a stale, incomplete folder
+        if final.exists():  # a stale, incomplete or damaged folder
             shutil.rmtree(final)
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _VERIFIED.add(str(final))
     return final

@@ -14,6 +14,12 @@ import numpy as np
 import torch
 
 CPU_THREADS = 2
+_CURRENT: list[int] = []  # the seed of the last seed_everything call (progress lines name it)
+
+
+def current_seed() -> int | None:
+    """The seed last passed to ``seed_everything`` in this process, or None."""
+    return _CURRENT[-1] if _CURRENT else None
 
 
 def seed_everything(seed: int, *, threads: int | None = CPU_THREADS) -> torch.Generator:
@@ -21,6 +27,7 @@ def seed_everything(seed: int, *, threads: int | None = CPU_THREADS) -> torch.Ge
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    _CURRENT[:] = [seed]
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -51,3 +51,39 @@ def test_atomic_write_is_world_readable(tmp_path):
     p = tmp_path / "r.json"
     cache.atomic_write_json(p, {})
     assert p.stat().st_mode & 0o777 == 0o644
+
+
+def test_damaged_folder_is_rebuilt_with_a_message(capsys):
+    calls = []
+
+    def build(folder):
+        calls.append(folder)
+        (folder / "a.txt").write_text("hello\nworld\n")
+
+    a = cache.cached_dir("thing", {"v": 4}, build, checksums=True)
+    assert sorted(json.loads((a / cache.FILES).read_text())) == ["a.txt"]
+    cache.forget_verified()
+    (a / "a.txt").write_text("hello\n")  # cut at a line boundary
+    assert cache.cached_dir("thing", {"v": 4}, build, checksums=True) == a and len(calls) == 2
+    assert (a / "a.txt").read_text() == "hello\nworld\n"
+    err = capsys.readouterr().err
+    assert err == f"memnb cache: thing/{a.name} is damaged (a.txt has 6 bytes, 12 when built); rebuilding it\n"
+    cache.forget_verified()
+    (a / "a.txt").write_text("hellO\nworld\n")  # same size, other content
+    cache.cached_dir("thing", {"v": 4}, build, checksums=True)
+    assert "a.txt differs from the built file (sha256)" in capsys.readouterr().err and len(calls) == 3
+    (a / "a.txt").write_text("x")  # checked once per process: the next use trusts the check
+    assert cache.cached_dir("thing", {"v": 4}, build, checksums=True) == a and len(calls) == 3
+    assert not (cache.cached_dir("thing", {"v": 6}, build) / cache.FILES).exists()  # opt-in
+
+
+def test_verify_covers_folders_without_a_file_list(capsys):
+    def build(folder):
+        (folder / "a.txt").write_text("ok")
+
+    a = cache.cached_dir("thing", {"v": 5}, build)  # no file list: as built before they existed
+    cache.forget_verified()
+    (a / "a.txt").write_text("bad")
+    verify = lambda folder: None if (folder / "a.txt").read_text() == "ok" else "a.txt is not ok"  # noqa: E731
+    cache.cached_dir("thing", {"v": 5}, build, verify)
+    assert (a / "a.txt").read_text() == "ok" and "(a.txt is not ok); rebuilding it" in capsys.readouterr().err

@@ -72,12 +72,15 @@ class Chapter:
     ) -> Chapter:
         """A chapter's setup cell: resolve its preset for ``profile`` with ``overrides`` (names
         from ``memnb.book.presets``; a string, as papermill ``-p`` passes it, is read as a
-        literal, and so are string ``seeds``), apply the house plot style, seed every RNG with the first seed, and print
-        ``profile=… seeds=… device=… params=…``. Any bad setting raises before anything runs."""
+        literal, and so are string ``seeds``; a parameter papermill injected by its own name,
+        ``papermill ... -p steps 800``, counts as an override too), apply the house plot style,
+        seed every RNG with the first seed, and print ``profile=… seeds=… device=… params=…``.
+        Any bad setting raises before anything runs."""
         if isinstance(overrides, str):
             overrides = ast.literal_eval(overrides)
         if isinstance(seeds, str):
             seeds = ast.literal_eval(seeds)
+        overrides = {**papermill_parameters(), **(overrides or {})}
         preset_cls = preset if preset is not None else preset_class(name)
         ch = cls(name, profile, seeds, preset_cls.resolve(profile, overrides))
         plotting.use_style()
@@ -162,6 +165,29 @@ class Chapter:
         if staging:
             atomic_write_json(staging, rec)
         return rec
+
+
+PARAMETERS_CELL = ("profile", "seeds", "overrides")
+
+
+def papermill_parameters() -> dict[str, Any]:
+    """Names papermill injected into this kernel (its cell starts ``# Parameters``) other than the
+    parameters cell's own: ``papermill ... -p steps 800`` gives ``{"steps": 800}``, so that it is
+    validated and applied like ``-p steps 800`` of the runner rather than silently ignored."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return {}
+    shell = get_ipython()
+    out: dict[str, Any] = {}
+    for source in shell.user_ns.get("In", []) if shell is not None else []:
+        if not source.startswith("# Parameters\n"):
+            continue
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                if node.targets[0].id not in PARAMETERS_CELL:
+                    out[node.targets[0].id] = ast.literal_eval(node.value)
+    return out
 
 
 def env_info() -> dict:

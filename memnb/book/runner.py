@@ -5,13 +5,22 @@
 1. reads ``notebooks/<chapter>.py`` (jupytext percent format) and its ``parameters`` cell;
 2. validates the profile, the seeds and every other override against the chapter's ``Preset``
    (``memnb.book.presets``: name, type, range; nothing runs otherwise); the notebook's
-   ``parameters`` cell is always ``profile``, ``seeds`` and ``overrides`` (a dict);
-3. executes it with papermill (parameters injected after the ``parameters`` cell), with
-   ``MEMNB_RESULTS_STAGING`` pointing at a temp file that ``Chapter.publish()`` fills;
-4. only if every cell succeeded: writes ``results/<profile>/<chapter>.json`` (the staged
-   record plus ``env`` and ``wall_s``) and ``book/chapters/<chapter>.ipynb``, each by an atomic
-   rename. A failure leaves both untouched, keeps the failed notebook under ``runs/failed/``
-   for inspection, and raises ``ChapterError`` naming the chapter and the cell.
+   ``parameters`` cell is always ``profile``, ``seeds`` and ``overrides`` (a dict). ``--profile
+   gpu`` without CUDA is refused (``allow_cpu=True`` runs it on the CPU anyway);
+3. decides where the run goes: a run with the profile's default parameters (an override equal to
+   its default counts as none) is the published one, ``results/<profile>/<chapter>.json`` and
+   ``book/chapters/<chapter>.ipynb``; any other run is *custom* and goes to
+   ``runs/<profile>-custom/<chapter>-<tag>.json`` and ``.ipynb`` beside it (``tag`` hashes the
+   parameters), never over the published numbers. Both folders are checked writable first;
+4. executes it with papermill (parameters injected after the ``parameters`` cell, the kernel over
+   IPC sockets), with ``MEMNB_RESULTS_STAGING`` pointing at a temp file that ``Chapter.publish()``
+   fills and ``MEMNB_PROGRESS`` at a log whose lines (step, loss, seed of the training loops) the
+   runner relays to the console, so the executed notebook keeps no progress output;
+5. only if every cell succeeded: writes the JSON (the staged record plus ``env`` and ``wall_s``)
+   and the notebook together, both or neither (each staged beside its target, then renamed). A
+   failure leaves both untouched, keeps the failed notebook under ``runs/failed/`` and raises
+   ``ChapterError`` naming the chapter, the cell (its number and heading) and the error. An
+   interrupt (SIGINT, or SIGTERM through the CLI) removes the run's work folder and publishes nothing.
 
 A chapter whose source, parameters and ``memnb`` package are unchanged since its last run is
 skipped (the key is stored in the executed notebook's metadata); ``force=True`` reruns it.
@@ -26,7 +35,9 @@ import os
 import resource
 import shlex
 import shutil
+import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,16 +45,25 @@ from typing import Any
 
 from memnb import profiles
 from memnb.book import registration
-from memnb.cache import ROOT, atomic_write_json
+from memnb.cache import ROOT, config_hash
 
 NOTEBOOKS = ROOT / "notebooks"
 BOOK_CHAPTERS = ROOT / "book" / "chapters"
 RESULTS = ROOT / "results"
-FAILED = ROOT / "runs" / "failed"
+RUNS = ROOT / "runs"
+FAILED = RUNS / "failed"
 
 
 class ChapterError(RuntimeError):
     """A chapter could not be run; the message is meant for the person at the terminal."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal (SIGINT or SIGTERM); nothing was published."""
+
+    def __init__(self, signame: str = "SIGINT"):
+        super().__init__(signame)
+        self.signame = signame
 
 
 def chapters() -> list[str]:
@@ -108,22 +128,25 @@ class RunOutcome:
     wall_s: float
     results: Path
     notebook: Path
+    published: bool = True  # False: custom parameters, written under runs/<profile>-custom/
 
 
-def rerun_note(name: str, params: dict[str, Any], record: dict, wall_s: float) -> str:
+def rerun_note(name: str, params: dict[str, Any], record: dict, wall_s: float, results: str | None = None) -> str:
     """The "rerun this page" box each published chapter carries under its title: the runner
-    command and the equivalent plain papermill command for exactly the parameters of this run."""
+    command and the equivalent plain papermill command for exactly the parameters of this run
+    (``results``: where its numbers are, by default ``results/<profile>/<name>.json``)."""
     profile = params["profile"]
     flags = {k: v for k, v in params.items() if k not in ("profile", "overrides")} | params.get("overrides", {})
     runner_p = "".join(f" -p {k} {shlex.quote(json.dumps(v))}" for k, v in flags.items())
     extra = {k: v for k, v in params.items() if k != "profile"}
     papermill_p = f" -y {shlex.quote(json.dumps(extra))}" if extra else ""
     commit = record.get("env", {}).get("commit", "?")
+    results = results or f"results/{profile}/{name}.json"
     return (
         f":::{{admonition}} Rerun this page\n"
         f"This page is the notebook `notebooks/{name}.py` executed at profile `{profile}` with seeds "
         f"`{record.get('seeds')}` in {wall_s / 60:.1f} min (commit `{commit}`); its numbers are in "
-        f"`results/{profile}/{name}.json`. From the repository root, after `make data`:\n\n"
+        f"`{results}`. From the repository root, after `make data`:\n\n"
         f"```bash\n"
         f".venv/bin/python -m memnb run {name} --profile {profile}{runner_p}\n"
         f"# or the same with papermill alone:\n"
@@ -131,7 +154,8 @@ def rerun_note(name: str, params: dict[str, Any], record: dict, wall_s: float) -
         f"  | .venv/bin/papermill - {name}.ipynb --cwd notebooks -p profile {profile}{papermill_p}\n"
         f"```\n"
         f'Other seeds: `-p seeds "[11, 12, 13]"`; the verdicts are recomputed from them. Only '
-        f"`memnb run` writes `results/` and this page (papermill alone just executes the notebook).\n"
+        f"`memnb run` with the profile's default parameters writes `results/` and this page; other "
+        f"parameters go to `runs/<profile>-custom/` (papermill alone just executes the notebook).\n"
         f":::"
     )
 
@@ -145,12 +169,26 @@ def _children_cpu_s() -> float:
 PARAMETERS_CELL = ("profile", "seeds", "overrides")  # every chapter's parameters cell, nothing else
 
 
-def prepare(chapter: str, profile: str, overrides: dict[str, str]) -> tuple[str, str, dict]:
+def check_device(profile: str, *, allow_cpu: bool = False) -> None:
+    """Refuse ``--profile gpu`` without CUDA: it would silently run hours on the CPU."""
+    if profile != "gpu" or allow_cpu:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ChapterError(
+            "--profile gpu needs a CUDA GPU and torch sees none (torch.cuda.is_available() is False); "
+            "use --profile cpu, or pass --allow-cpu to run the gpu profile on the CPU (hours per chapter)"
+        )
+
+
+def prepare(chapter: str, profile: str, overrides: dict[str, str], *, allow_cpu: bool = False) -> tuple[str, str, dict]:
     """Validate everything before running: returns (name, source, parameters to inject).
 
     ``overrides`` are the ``-p NAME VALUE`` pairs: ``seeds`` is injected as itself, every other
     name is checked against the chapter's ``Preset`` (name, type, range) and injected inside the
-    notebook's ``overrides`` dict."""
+    notebook's ``overrides`` dict. An override equal to the profile's default is dropped, so the
+    parameters returned are ``{"profile": ...}`` alone exactly when the run is the published one."""
     try:
         profiles.check_profile(profile)
     except ValueError as e:
@@ -165,18 +203,171 @@ def prepare(chapter: str, profile: str, overrides: dict[str, str]) -> tuple[str,
     values = {k: parse_value(v) for k, v in overrides.items()}
     seeds = values.pop("seeds", None)
     try:
-        profiles.resolve_seeds(profile, seeds)
         from memnb.book.presets import preset_class
 
-        preset_class(name).resolve(profile, values)
+        preset = preset_class(name)
+        default_seeds = profiles.resolve_seeds(profile, None, preset.SEEDS)
+        seeds = None if seeds is None else profiles.resolve_seeds(profile, seeds, preset.SEEDS)
+        resolved = preset.resolve(profile, values).as_dict()
+        defaults = preset.resolve(profile).as_dict()
     except ValueError as e:
         raise ChapterError(f"{name}: {e}") from None
+    check_device(profile, allow_cpu=allow_cpu)
     params: dict[str, Any] = {"profile": profile}
-    if seeds is not None:
+    if seeds is not None and seeds != default_seeds:
         params["seeds"] = seeds
-    if values:
-        params["overrides"] = values
+    changed = {k: resolved[k] for k in values if resolved[k] != defaults[k]}
+    if changed:
+        params["overrides"] = changed
     return name, source, params
+
+
+def is_published(params: dict[str, Any]) -> bool:
+    """A run with the profile's default parameters (``prepare`` drops overrides equal to them)."""
+    return set(params) == {"profile"}
+
+
+def outputs(name: str, params: dict[str, Any]) -> tuple[Path, Path]:
+    """Where a run's (results JSON, executed notebook) go: the published places for the
+    profile's defaults, ``runs/<profile>-custom/<name>-<tag>.{json,ipynb}`` for anything else."""
+    profile = params["profile"]
+    if is_published(params):
+        return RESULTS / profile / f"{name}.json", BOOK_CHAPTERS / f"{name}.ipynb"
+    stem = RUNS / f"{profile}-custom" / f"{name}-{config_hash(params, 8)}"
+    return stem.with_suffix(".json"), stem.with_suffix(".ipynb")
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def check_writable(*folders: Path) -> None:
+    """Each folder (or, where it does not exist yet, its nearest existing parent, so nothing is
+    created here) takes a new file, or a one-line ``ChapterError``: found before any training."""
+    for folder in folders:
+        probe = folder
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        try:
+            if not probe.is_dir():
+                raise NotADirectoryError(20, f"{_rel(probe)} is a file")
+            with tempfile.TemporaryFile(dir=probe, prefix=".memnb-write-check-"):
+                pass
+        except OSError as e:
+            raise ChapterError(
+                f"cannot write to {_rel(folder)}/ ({e.strerror or e}); make it a writable folder "
+                f"(e.g. chmod u+w {_rel(probe)}) and rerun -- nothing ran"
+            ) from None
+
+
+def publish_together(files: list[tuple[Path, bytes]]) -> None:
+    """Write every ``(path, data)`` or none: each is staged as a temp file beside its target (so
+    every folder has taken a file before any target changes), then renamed into place; if a
+    rename fails, the targets already replaced get their old content back."""
+    staged: list[tuple[Path, Path]] = []
+    done: list[tuple[Path, bytes | None]] = []
+    try:
+        for path, data in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            staged.append((Path(tmp), path))
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, 0o644)  # mkstemp's 0600 would make published results private
+        for tmp, path in staged:
+            old = path.read_bytes() if path.exists() else None
+            os.replace(tmp, path)
+            done.append((path, old))
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        for path, old in reversed(done):
+            if old is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.write_bytes(old)
+        raise
+
+
+def _heading_above(cells: list, index: int) -> str:
+    """The last markdown heading at or above cell ``index`` (``"## Training"``), or ''."""
+    for cell in reversed(cells[: index + 1]):
+        if cell.cell_type == "markdown":
+            heads = [line.strip() for line in cell.source.splitlines() if line.lstrip().startswith("#")]
+            if heads:
+                return heads[-1]
+    return ""
+
+
+def failed_cell(nb, cell_index: int | None) -> str:
+    """``cell 16 of 28 (under "## Training")``: the failing cell by its number in the chapter's
+    own notebook (the injected parameters cell not counted) and the heading it sits under."""
+    tags = lambda c: c.get("metadata", {}).get("tags", [])  # noqa: E731
+    cells = [c for c in (nb.cells if nb is not None else []) if "papermill-error-cell-tag" not in tags(c)]
+    if cell_index is None or not 0 <= cell_index < len(cells):
+        return "an unknown cell"
+    injected = [i for i, c in enumerate(cells) if "injected-parameters" in tags(c)]
+    number = cell_index + 1 - sum(1 for i in injected if i < cell_index)
+    heading = _heading_above(cells, cell_index).lstrip("#").strip()
+    where = f' (under "{heading}")' if heading else " (before the first heading)"
+    return f"cell {number} of {len(cells) - len(injected)}{where}"
+
+
+class _ProgressRelay:
+    """Prints the lines the chapter's training loops append to ``path`` (``MEMNB_PROGRESS``) on
+    the console while the kernel runs, above papermill's cells bar."""
+
+    def __init__(self, path: Path, name: str, show: bool):
+        self.path, self.name, self.show = path, name, show
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self.path.touch()
+        if self.show:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        from tqdm import tqdm
+
+        with open(self.path, encoding="utf-8", errors="replace") as f:
+            buf = ""
+            while True:
+                chunk = f.read()
+                buf += chunk
+                *lines, buf = buf.split("\n")
+                for line in lines:
+                    if line.strip():
+                        tqdm.write(f"  {self.name}: {line}", file=sys.stderr)
+                if not chunk:
+                    if self._stop.is_set():
+                        return
+                    self._stop.wait(0.5)
+
+
+def _kernel_options(log: Path) -> dict[str, Any]:
+    """papermill options for the kernel: it talks over IPC sockets (files only this user can
+    open), not unencrypted TCP, so ipykernel's "running over TCP without encryption" warning is
+    gone and with it a real exposure; and its own stderr (its log, e.g. the errors it prints when
+    a run is interrupted under it) goes to ``log``, not over the runner's one-line messages."""
+    from jupyter_client import AsyncKernelManager
+    from traitlets.config import Config
+
+    class KernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            with open(log, "ab") as f:
+                return await super()._async_launch_kernel(kernel_cmd, **kw, stdout=f, stderr=f)
+
+    return {"config": Config({"KernelManager": {"transport": "ipc"}}), "kernel_manager_class": KernelManager}
 
 
 def run_chapter(
@@ -186,58 +377,86 @@ def run_chapter(
     *,
     force: bool = False,
     progress: bool = True,
+    allow_cpu: bool = False,
 ) -> RunOutcome:
     import jupytext
+    import nbformat
+
+    name, source, params = prepare(chapter, profile, overrides or {}, allow_cpu=allow_cpu)
+    published = is_published(params)
+    if published:
+        try:
+            registration.require_clean_tree(profile)
+        except registration.RegistrationError as e:
+            raise ChapterError(f"{name}: {e}") from None
+    key = run_key(source, profile, params)
+    out_json, out_nb = outputs(name, params)
+    if not force and out_nb.exists() and out_json.exists():
+        meta = nbformat.read(out_nb, as_version=4).metadata.get("memnb", {})
+        if meta.get("key") == key:
+            return RunOutcome(name, profile, "up to date", 0.0, out_json, out_nb, published)
+    check_writable(RUNS, out_json.parent, out_nb.parent)
+
+    nb = jupytext.reads(source, fmt="py:percent")
+    RUNS.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=RUNS))
+    try:
+        return _execute(nb, name, params, key, work, (out_json, out_nb), progress)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _execute(nb, name: str, params: dict, key: str, work: Path, out: tuple[Path, Path], progress: bool) -> RunOutcome:
+    """Execute ``nb`` in the work folder ``work``, then publish it to ``out`` (JSON, notebook)."""
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    name, source, params = prepare(chapter, profile, overrides or {})
-    try:
-        registration.require_clean_tree(profile)
-    except registration.RegistrationError as e:
-        raise ChapterError(f"{name}: {e}") from None
-    key = run_key(source, profile, params)
-    out_nb = BOOK_CHAPTERS / f"{name}.ipynb"
-    out_json = RESULTS / profile / f"{name}.json"
-    if not force and out_nb.exists() and out_json.exists():
-        meta = nbformat.read(out_nb, as_version=4).metadata.get("memnb", {})
-        if meta.get("key") == key:
-            return RunOutcome(name, profile, "up to date", 0.0, out_json, out_nb)
-
-    nb = jupytext.reads(source, fmt="py:percent")
-    (ROOT / "runs").mkdir(exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=ROOT / "runs"))
+    profile, (out_json, out_nb), published = params["profile"], out, is_published(params)
     staging = work / "results.json"
     executed = work / f"{name}.ipynb"
+    log = work / "progress.log"
     saved_env = {k: os.environ.get(k) for k in ("MEMNB_RESULTS_STAGING", "MEMNB_PROGRESS", "OMP_WAIT_POLICY")}
     os.environ["MEMNB_RESULTS_STAGING"] = str(staging)
-    os.environ["MEMNB_PROGRESS"] = "0"  # no tqdm bars in the published pages
+    os.environ["MEMNB_PROGRESS"] = str(log)  # progress lines go to this log (relayed here), not to the pages
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # kernels are new processes: idle threads sleep
     t0, cpu0, load0 = time.perf_counter(), _children_cpu_s(), os.getloadavg()[0]
     try:
-        papermill.execute_notebook(
-            nb,
-            str(executed),
-            parameters=params,
-            kernel_name="python3",
-            cwd=str(NOTEBOOKS),
-            progress_bar=progress,
-            request_save_on_cell_execute=False,
-        )
+        with _ProgressRelay(log, name, progress):
+            papermill.execute_notebook(
+                nb,
+                str(executed),
+                parameters=params,
+                kernel_name="python3",
+                cwd=str(NOTEBOOKS),
+                progress_bar=progress,
+                request_save_on_cell_execute=False,
+                **_kernel_options(work / "kernel.log"),
+            )
     except PapermillExecutionError as e:
+        if e.ename == "KeyboardInterrupt":  # the kernel got the terminal's Ctrl-C first
+            raise Interrupted("SIGINT") from None
         FAILED.mkdir(parents=True, exist_ok=True)
+        done = nbformat.read(executed, as_version=4) if executed.exists() else None
         if executed.exists():
             shutil.copy(executed, FAILED / f"{name}.ipynb")
-        shutil.rmtree(work, ignore_errors=True)
-        first = (e.source or "").strip().splitlines()[:1]
+        if (work / "kernel.log").exists():
+            shutil.copy(work / "kernel.log", FAILED / f"{name}.kernel.log")
         raise ChapterError(
-            f"chapter {name} failed in cell [{e.exec_count}] ({first[0] if first else ''!s}): "
-            f"{e.ename}: {e.evalue} -- nothing published; see runs/failed/{name}.ipynb"
+            f"chapter {name} failed in {failed_cell(done, e.cell_index)}: {e.ename}: {e.evalue} "
+            f"-- nothing published; see {_rel(FAILED / f'{name}.ipynb')}"
         ) from None
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+    except (KeyboardInterrupt, ChapterError):
         raise
+    except Exception as e:  # the kernel died (out of memory, a crash) or would not start
+        FAILED.mkdir(parents=True, exist_ok=True)
+        if (work / "kernel.log").exists():
+            shutil.copy(work / "kernel.log", FAILED / f"{name}.kernel.log")
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise ChapterError(
+            f"chapter {name}: the kernel stopped ({type(e).__name__}: {first}) "
+            f"-- nothing published; its log is {_rel(FAILED / f'{name}.kernel.log')} (out of memory? see dmesg)"
+        ) from None
     finally:
         for k, v in saved_env.items():
             if v is None:
@@ -249,28 +468,27 @@ def run_chapter(
     # other jobs (for one-thread chapters, CPU seconds ≈ the wall time on a quiet machine).
     timing = {"kernel_cpu_s": round(_children_cpu_s() - cpu0, 1), "loadavg_1min": [load0, os.getloadavg()[0]]}
 
-    try:
-        if not staging.exists():
-            raise ChapterError(f"chapter {name} ran but never called ch.publish(); nothing published")
-        record = json.loads(staging.read_text())
-        if record.get("chapter") != name or record.get("profile") != profile:
-            raise ChapterError(
-                f"chapter {name}: published record says chapter={record.get('chapter')!r} "
-                f"profile={record.get('profile')!r}; expected {name!r}/{profile!r}"
-            )
-        from memnb.book.chapter import env_info
+    if not staging.exists():
+        raise ChapterError(f"chapter {name} ran but never called ch.publish(); nothing published")
+    record = json.loads(staging.read_text())
+    if record.get("chapter") != name or record.get("profile") != profile:
+        raise ChapterError(
+            f"chapter {name}: published record says chapter={record.get('chapter')!r} "
+            f"profile={record.get('profile')!r}; expected {name!r}/{profile!r}"
+        )
+    from memnb.book.chapter import env_info
 
-        keys = ["schema", "chapter", "profile", "seeds", "params"]
-        ordered = {k: record[k] for k in keys} | {"env": env_info() | timing, "wall_s": wall_s}
-        ordered |= {k: v for k, v in record.items() if k not in keys}
-        done = nbformat.read(executed, as_version=4)
-        done.metadata["memnb"] = {"key": key, "profile": profile, "params": params}
-        note = nbformat.v4.new_markdown_cell(rerun_note(name, params, ordered, wall_s))
-        done.cells.insert(1 if done.cells and done.cells[0].cell_type == "markdown" else 0, note)
-        nbformat.write(done, executed)
-        atomic_write_json(out_json, ordered)
-        out_nb.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(executed, out_nb)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return RunOutcome(name, profile, "ran", wall_s, out_json, out_nb)
+    keys = ["schema", "chapter", "profile", "seeds", "params"]
+    ordered = {k: record[k] for k in keys} | {"env": env_info() | timing, "wall_s": wall_s}
+    ordered |= {k: v for k, v in record.items() if k not in keys}
+    done = nbformat.read(executed, as_version=4)
+    done.metadata["memnb"] = {"key": key, "profile": profile, "params": params, "published": published}
+    note = nbformat.v4.new_markdown_cell(rerun_note(name, params, ordered, wall_s, _rel(out_json)))
+    done.cells.insert(1 if done.cells and done.cells[0].cell_type == "markdown" else 0, note)
+    publish_together(
+        [
+            (out_json, (json.dumps(ordered, indent=2, sort_keys=False) + "\n").encode()),
+            (out_nb, nbformat.writes(done).encode()),
+        ]
+    )
+    return RunOutcome(name, profile, "ran", wall_s, out_json, out_nb, published)

