@@ -67,20 +67,16 @@ TODAY = {
         "val_tokens": (2048, 65536, 262144),
     },
     "20_relsm_ladder": {
-        "d_model": (16, 32, 256),
+        "d_model": (16, 64, 256),
         "n_layers": (3, 3, 6),
         "n_heads": (2, 4, 8),
         "n_thoughts": (4, 4, 16),
         "latent_k": (2, 2, 4),
         "act_max_k": (4, 4, 8),
-        "batch_size": (12, 32, 64),
-        "alg_steps": (8, 200, 8000),
-        "lang_steps": (4, 50, 2000),
+        "batch_size": (8, 32, 64),
+        "alg_steps": (8, 600, 8000),
         "lr": (0.003, 0.003, 0.0006),
         "eval_n": (4, 48, 500),
-        "val_windows": (2, 16, 128),
-        "window": (16, 64, 128),
-        "needle_lengths": ([32], [32, 64, 128], [64, 256, 1024, 2048]),
     },
     "21_kv_memory": {
         "tasks": (
