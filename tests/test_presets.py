@@ -76,6 +76,9 @@ TODAY = {
         "batch_size": (8, 32, 64),
         "alg_steps": (8, 600, 8000),
         "lr": (0.003, 0.003, 0.0006),
+        "schedule": ("constant", "constant", "constant"),
+        "weight_decay": (0.0, 0.0, 0.0),
+        "short_conv": (2, 2, 2),
         "eval_n": (4, 48, 500),
     },
     "21_kv_memory": {

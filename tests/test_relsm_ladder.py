@@ -128,3 +128,27 @@ def test_verdict_rules() -> None:
     assert judge(RULES["relsm.act_adapts"], still)["verdict"] == "UNTESTABLE"  # no adaptation at all
     moves = {"act_iterations_hard_minus_easy": [0.5, 0.6, 0.7], "act_iterations_spread": [0.5, 0.6, 0.7]}
     assert judge(RULES["relsm.act_adapts"], moves)["verdict"] == "SUPPORTED"
+
+
+def test_short_conv_reaches_every_arm_and_keeps_them_causal() -> None:
+    cfg = LadderConfig(vocab_size=50, d_model=16, n_heads=2, short_conv=2)
+    x = torch.randint(3, 50, (2, 10))
+    for v in ("baseline", "shared_loop", "latent", "ssm"):
+        torch.manual_seed(0)
+        m = build(v, cfg).eval()
+        assert all(b.conv is not None for b in m.blocks), v
+        y = x.clone()
+        y[:, 6] = (y[:, 6] + 1 - 3) % 47 + 3
+        with torch.no_grad():
+            assert torch.equal(m(x)[0][:, :6], m(y)[0][:, :6]), v
+
+
+def test_pilot_runs_and_reports_every_condition() -> None:
+    from memnb.relsm.pilot import pilot
+
+    out = pilot("baseline", seed=100, steps=2, lr=3e-3, schedule="constant", weight_decay=0.0, short_conv=2,
+                d_model=16, n_heads=2, batch_size=4, eval_n=2)  # fmt: skip
+    assert set(out["exact_match"]) == {
+        f"{t}:{s}" for t in ("copy", "reverse") for s in ("iid", "ood:16", "ood:20", "ood:24")
+    }
+    assert out["schedule"] == "constant" and out["short_conv"] == 2 and out["cpu_s_per_step"] > 0

@@ -47,11 +47,14 @@ def run_ladder(
     probe: tuple[torch.Tensor, torch.Tensor],
     *,
     lr: float,
+    schedule: str = "cosine",
+    weight_decay: float = 0.1,
     threads: int = 1,
     device: torch.device | str = "cpu",
     init_audits: Sequence[str] = (),
 ) -> LadderResults:
-    """Train and evaluate every arm on every seed (``curriculum(seed)`` gives a seed's data)."""
+    """Train and evaluate every arm on every seed (``curriculum(seed)`` gives a seed's data;
+    ``lr``, ``schedule`` and ``weight_decay`` go to ``curriculum.train_arm``)."""
     arms, init, tasks, ponder, history = [], [], [], [], []
     x, y = probe
     t_probe = x.size(1) // 2
@@ -73,7 +76,9 @@ def run_ladder(
         for variant in variants:
             seed_everything(seed, threads=threads)
             model = build(variant, cfg).to(device)
-            hist, seconds = train_arm(model, curriculum(seed), lr=lr, desc=f"{variant} s{seed}")
+            hist, seconds = train_arm(
+                model, curriculum(seed), lr=lr, schedule=schedule, weight_decay=weight_decay, desc=f"{variant} s{seed}"
+            )
             model.cpu()
             flops = audit.train_step_flops(model, x, y)
             grad = audit.halting_gradient(model, x, y) if hasattr(model.head, "halt") else float("nan")

@@ -77,6 +77,7 @@ class LadderConfig:
     ssm_state: int = 16
     ssm_head_dim: int = 16
     prompt_id: int = SEP_ID
+    short_conv: int = 0  # kernel of the causal token-mixing conv in front of every backbone mixer (0: none)
 
     def __post_init__(self) -> None:
         if self.n_layers < 2:
@@ -87,7 +88,9 @@ class LadderConfig:
             raise ValueError(f"act_max_k ({self.act_max_k}) must be >= act_min_k ({self.act_min_k})")
 
     def decoder(self, n_layers: int | None = None) -> DecoderConfig:
-        return DecoderConfig(self.vocab_size, self.d_model, n_layers or self.n_layers, self.n_heads)
+        return DecoderConfig(
+            self.vocab_size, self.d_model, n_layers or self.n_layers, self.n_heads, short_conv=self.short_conv
+        )
 
 
 class LadderModel(Decoder):
