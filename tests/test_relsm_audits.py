@@ -13,7 +13,7 @@ from memnb.relsm.variants import CAUSAL, VARIANTS, LadderConfig, build
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-CFG = LadderConfig(vocab_size=40, d_model=16, n_heads=2, mem_segment=4)
+CFG = LadderConfig(vocab_size=40, d_model=16, n_heads=2)
 
 
 def tokens(seed: int = 0, B: int = 3, T: int = 13) -> torch.Tensor:
@@ -48,9 +48,30 @@ def test_shipped_act_halting_head_gets_no_gradient_and_graves_does() -> None:
     assert halting_gradient(model("act"), idx, y) > 0.0
 
 
-def stream(causal: bool) -> ThoughtStream:
+def stream(causal: bool, mode: str | None = None) -> ThoughtStream:
     torch.manual_seed(0)
-    return ThoughtStream(8, 2, 3, 16, causal=causal, pad_id=0).double()
+    mode = mode or ("causal" if causal else "shipped")
+    return ThoughtStream(8, 2, 3, 16, mode=mode, pad_id=0, prompt_id=2).double()
+
+
+def test_prompt_only_thoughts_read_the_prompt_and_reach_only_the_answer() -> None:
+    """Rows with <sep> (id 2) at p: positions < p are untouched, positions >= p all get the same
+    vector, and changing a token after p changes nothing; a row without <sep> is untouched."""
+    s = stream(False, "prompt")
+    h = torch.randn(3, 8, 8, dtype=torch.float64)
+    idx = torch.tensor([[5, 6, 2, 7, 8, 9, 3, 4], [5, 2, 6, 7, 8, 9, 3, 4], [5, 6, 7, 8, 9, 3, 4, 5]])
+    out = s(h, idx)
+    assert torch.equal(out[0, :2], h[0, :2]) and torch.equal(out[1, :1], h[1, :1]) and torch.equal(out[2], h[2])
+    delta = out[0, 2:] - h[0, 2:]
+    assert torch.allclose(delta, delta[:1].expand_as(delta)) and delta.abs().max() > 0
+    edited = idx.clone()
+    edited[0, 3:] = 9
+    assert torch.equal(s(h, edited)[0], out[0])
+
+
+def test_planted_leak_reads_one_token_ahead() -> None:
+    m, idx = model("planted_leak"), tokens()
+    assert future_leak(m, idx, 5) > 1e-6
 
 
 def test_graves_halting_known_answer() -> None:
@@ -58,6 +79,7 @@ def test_graves_halting_known_answer() -> None:
     output is 0.6 z_1 + 0.4 z_2."""
     s = stream(causal=True)
     act = GravesHalting(s, max_k=5).double()
+    assert act.halt.bias.abs().max() == 0 and act.tau == 1e-3  # issue 17's initialisation
     torch.nn.init.zeros_(act.halt.weight)
     torch.nn.init.constant_(act.halt.bias, torch.logit(torch.tensor(0.6)).item())
     h = torch.randn(2, 6, 8, dtype=torch.float64)

@@ -16,7 +16,13 @@ position t with halting units h_k = σ(w·mean_Z(z_k) + b):
 
 N is piecewise constant; the gradient of ρ flows through R into the halting head and pushes
 toward halting earlier. Positions that have halted keep being computed (all positions run in
-one batch) but get zero weight, so the output equals the per-position early stop.
+one batch) but get zero weight, so the output equals the per-position early stop. Positions the
+stream does not inject into (the prompt-only stream's prompt) take no part: no iterations, no
+ponder cost. Over the prompt-only stream every answer position of a sequence shares one
+thought set, so halting is per sequence.
+
+Initialisation (issue 17): halting bias 0 (h = σ(0) = 1/2, so N = 2 at init) and τ = 1e-3. With
+the earlier bias 1 every position halted after exactly 2 iterations and stayed there.
 """
 
 from __future__ import annotations
@@ -67,7 +73,7 @@ class ShippedHalting(nn.Module):
 class GravesHalting(nn.Module):
     """Graves' ACT per position: halting-weighted mixture of the steps, differentiable N + R."""
 
-    def __init__(self, stream: ThoughtStream, max_k: int, epsilon: float = 0.01, tau: float = 0.01) -> None:
+    def __init__(self, stream: ThoughtStream, max_k: int, epsilon: float = 0.01, tau: float = 1e-3) -> None:
         super().__init__()
         if max_k < 1 or not 0 < epsilon < 1 or tau < 0:
             raise ValueError(f"need max_k >= 1, 0 < epsilon < 1, tau >= 0; got {max_k}, {epsilon}, {tau}")
@@ -79,8 +85,8 @@ class GravesHalting(nn.Module):
         self._valid = torch.ones(())
 
     def reset_parameters(self) -> None:
-        """A positive halting bias, σ(1) ≈ 0.73: at init every position halts after 2 steps."""
-        nn.init.constant_(self.halt.bias, 1.0)
+        """Halting bias 0: h = 1/2 at init (weights N(0, 0.02) from the model's init)."""
+        nn.init.zeros_(self.halt.bias)
 
     def forward(self, h: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         B, T, d = h.shape
@@ -90,7 +96,7 @@ class GravesHalting(nn.Module):
         remainder = h.new_zeros(B, T)
         n_used = h.new_zeros(B, T)
         out = h.new_zeros(B, T, d)
-        running = torch.ones(B, T, dtype=torch.bool, device=h.device)
+        running = self.stream.active(idx).clone()
         for k in range(1, self.max_k + 1):
             z = self.stream.core(z, kv, mask)
             s = self.stream.summary(z, T)
@@ -106,7 +112,7 @@ class GravesHalting(nn.Module):
                 break
         self.last_iterations = n_used.detach()
         self.last_ponder = n_used + remainder
-        self._valid = idx != self.stream.pad_id
+        self._valid = (idx != self.stream.pad_id) & self.stream.active(idx)
         return h + self.stream.to_token(out)
 
     def ponder_loss(self) -> torch.Tensor:

@@ -30,6 +30,13 @@ def macro(tasks: pd.DataFrame, split: str, column: str = "exact_match_ar", *, co
     return per_task.groupby(["seed", "variant"]).mean().unstack("variant")
 
 
+def iterations_spread(ponder: pd.DataFrame, variant: str) -> pd.Series:
+    """Per seed: the range (max − min) of the mean iterations over the IID (task, length) cells;
+    0 when every input halts after the same number of iterations (no adaptation at all)."""
+    df = ponder[(ponder.variant == variant) & (ponder.split == "iid")]
+    return df.groupby("seed").iterations.agg(lambda x: float(x.max() - x.min())).sort_index()
+
+
 def halting_effort_gap(ponder: pd.DataFrame, variant: str) -> pd.Series:
     """Per seed: the mean over tasks of (iterations at the largest IID size − at the smallest)."""
     df = ponder[(ponder.variant == variant) & (ponder.split == "iid")]

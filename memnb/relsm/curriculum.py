@@ -120,11 +120,19 @@ class SplitCurriculum:
 
 
 def train_arm(
-    model: nn.Module, curriculum: SplitCurriculum, *, lr: float, warmup: int = 20, desc: str = "relsm"
+    model: nn.Module,
+    curriculum: SplitCurriculum,
+    *,
+    lr: float,
+    warmup: int = 20,
+    schedule: str = "cosine",
+    weight_decay: float = 0.1,
+    desc: str = "relsm",
 ) -> tuple[list[dict], float]:
-    """Train ``model`` in place through the curriculum (AdamW, warmup + cosine, clip 1.0; loss =
-    next-token cross-entropy + the model's ponder cost). Returns the history and wall seconds."""
-    cfg = TrainConfig(steps=curriculum.steps, lr=lr, warmup=warmup)
+    """Train ``model`` in place through the curriculum (AdamW, clip 1.0, ``schedule`` as in
+    ``memnb.train.optim.lr_at``; loss = next-token cross-entropy + the model's ponder cost).
+    Returns the history and wall seconds."""
+    cfg = TrainConfig(steps=curriculum.steps, lr=lr, warmup=warmup, schedule=schedule, weight_decay=weight_decay)
 
     def criterion(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return lm_loss(logits, targets) + model.ponder_loss()

@@ -90,15 +90,16 @@ def build_suite(
     tasks: list[str],
     *,
     n: int,
-    val_ids: torch.Tensor,
-    val_windows: int,
-    window: int,
+    val_ids: torch.Tensor | None = None,
+    val_windows: int = 0,
+    window: int = 64,
     ood_extra: dict[str, list[int]] | None = None,
     needle_lengths: list[int] = (),
     needle_distractors: int = 2,
 ) -> Suite:
     """The IID range and each OOD size of every task (``task_ranges``, plus ``ood_extra``), the
-    needle task at ``needle_lengths``, and ``val_windows`` windows from the start of ``val_ids``."""
+    needle task at ``needle_lengths``, and ``val_windows`` windows from the start of ``val_ids``
+    (none: no text perplexity)."""
     conds = []
     for task in tasks:
         r = task_ranges(task)
@@ -117,7 +118,9 @@ def build_suite(
         conds.append(
             Condition(NEEDLE, "length", length, x, y, [length] * n, chance_level(NEEDLE, length, needle_distractors))
         )
-    if val_ids.numel() < val_windows * (window + 1):
+    if not val_windows:
+        return Suite(conds, torch.zeros(0, window + 1, dtype=torch.long))
+    if val_ids is None or val_ids.numel() < val_windows * (window + 1):
         raise ValueError(f"validation stream too short for {val_windows} windows of {window + 1}")
     text = vocab.map("char", val_ids[: val_windows * (window + 1)]).view(val_windows, window + 1)
     return Suite(conds, text)
@@ -195,7 +198,7 @@ def text_nll(model: nn.Module, windows: torch.Tensor, *, prefix_only: bool) -> f
 
 def evaluate_model(model: nn.Module, suite: Suite) -> dict[str, pd.DataFrame | dict]:
     """Run the whole suite. Returns ``{"tasks": one row per condition, "ponder": iterations per
-    example size (halting models only), "text": perplexities}``."""
+    example size (halting models only), "text": perplexities (empty without text windows)}``."""
     was_training = model.training
     model.eval()
     rows, ponder = [], []
@@ -218,13 +221,10 @@ def evaluate_model(model: nn.Module, suite: Suite) -> dict[str, pd.DataFrame | d
             df = pd.DataFrame({"size": c.sizes, "iterations": iters.numpy()})
             for size, g in df.groupby("size"):
                 ponder.append({"task": c.task, "split": c.split, "size": int(size), "iterations": g.iterations.mean()})
-    tf_nll = text_nll(model, suite.text_windows, prefix_only=False)
-    pre_nll = text_nll(model, suite.text_windows, prefix_only=True)
+    text = {}
+    if len(suite.text_windows):
+        tf_nll = text_nll(model, suite.text_windows, prefix_only=False)
+        pre_nll = text_nll(model, suite.text_windows, prefix_only=True)
+        text = {"nll_tf": tf_nll, "nll_prefix": pre_nll, "ppl_tf": math.exp(tf_nll), "ppl_prefix": math.exp(pre_nll)}
     model.train(was_training)
-    text = {
-        "nll_tf": tf_nll,
-        "nll_prefix": pre_nll,
-        "ppl_tf": math.exp(tf_nll),
-        "ppl_prefix": math.exp(pre_nll),
-    }
     return {"tasks": pd.DataFrame(rows), "ponder": pd.DataFrame(ponder), "text": text}

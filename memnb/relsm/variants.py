@@ -1,4 +1,4 @@
-"""The eight arms of the ReLSM ladder, built from ``memnb.models.decoder`` at matched size.
+"""The arms of the ReLSM ladder, built from ``memnb.models.decoder`` at matched size.
 
 ReLSM's ladder (model.py; book/appendix/relsm.md §1) and ours:
 
@@ -7,11 +7,15 @@ ReLSM's ladder (model.py; book/appendix/relsm.md §1) and ours:
 | ``baseline`` | L attention blocks (RoPE) | same idea (ReLSM: RMSNorm/SwiGLU blocks) |
 | ``shared_loop`` | the same L blocks applied ``loops`` times | ReLSM: 6 blocks x 4 = 24 applications |
 | ``latent_seed`` | L−1 blocks + thought stream reading the whole sequence | as shipped (leaks) |
-| ``latent`` | L−1 blocks + causal thought stream (per-position prefix) | the fix |
+| ``latent`` | L−1 blocks + causal thought stream (per-position prefix) | the fix, T× the thought compute |
+| ``latent_prompt`` | L−1 blocks + thoughts reading only the prompt, injected into the answer | the cheap fix |
 | ``act_seed`` | L−1 blocks + whole-sequence thoughts + shipped halting | as shipped (leaks, no gradient) |
-| ``act`` | L−1 blocks + causal thoughts + Graves halting | the fix |
+| ``act`` | L−1 blocks + prompt-only thoughts + Graves halting (per sequence) | the fix |
 | ``ssm`` | L Mamba-2 (SSD) blocks | ReLSM's scan drops its input and adds the thought loop |
-| ``ssm_mem`` | L−1 Mamba-2 blocks + one memory-token block (RMT, causal) | ReLSM's memory is non-causal |
+| ``planted_leak`` | ``latent`` whose thoughts also read one token ahead | the leak probe's positive control |
+
+``TRAINED`` are the arms the claims judge after training; the shipped arms' leak is structural
+and is audited at initialisation (``AUDITED_AT_INIT``), beside the planted leak.
 
 Parameter matching: the thought stream (init, shared core, injection) *replaces* one backbone
 block, and its SwiGLU width is solved so that it has as many parameters as that block; the
@@ -28,16 +32,32 @@ import torch
 import torch.nn as nn
 
 from memnb.layers.attention import CausalSelfAttention
-from memnb.layers.memory_tokens import MemoryTokens
 from memnb.layers.ssd import Mamba2
 from memnb.models.decoder import Decoder, DecoderConfig
 from memnb.models.init import normal_init
 from memnb.relsm.act import GravesHalting, ShippedHalting
 from memnb.relsm.thoughts import ThoughtStream
-from memnb.relsm.vocab import PAD_ID
+from memnb.relsm.vocab import PAD_ID, SEP_ID
 
-VARIANTS = ("baseline", "shared_loop", "latent_seed", "latent", "act_seed", "act", "ssm", "ssm_mem")
-CAUSAL = {v: not v.endswith("_seed") for v in VARIANTS}  # by construction; `audit.future_leak` measures it
+VARIANTS = (
+    "baseline",
+    "shared_loop",
+    "latent_seed",
+    "latent",
+    "latent_prompt",
+    "act_seed",
+    "act",
+    "ssm",
+    "planted_leak",
+)
+TRAINED = ("baseline", "shared_loop", "latent", "latent_prompt", "act", "ssm")
+AUDITED_AT_INIT = ("latent_seed", "act_seed", "planted_leak")
+# by construction; `audit.future_leak` measures it
+CAUSAL = {v: not (v.endswith("_seed") or v == "planted_leak") for v in VARIANTS}
+STREAM_MODE = {
+    "latent_seed": "shipped", "act_seed": "shipped", "latent": "causal", "planted_leak": "causal",
+    "latent_prompt": "prompt", "act": "prompt",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -53,21 +73,24 @@ class LadderConfig:
     latent_k: int = 2
     act_min_k: int = 2
     act_max_k: int = 4
+    act_tau: float = 1e-3
     ssm_state: int = 16
     ssm_head_dim: int = 16
-    mem_tokens: int = 4
-    mem_segment: int = 16
+    prompt_id: int = SEP_ID
+    short_conv: int = 0  # kernel of the causal token-mixing conv in front of every backbone mixer (0: none)
 
     def __post_init__(self) -> None:
         if self.n_layers < 2:
             raise ValueError(f"n_layers must be >= 2 (the thought arms keep n_layers - 1 blocks), got {self.n_layers}")
-        if min(self.loops, self.n_thoughts, self.latent_k, self.act_min_k, self.mem_tokens, self.mem_segment) < 1:
-            raise ValueError("loops, n_thoughts, latent_k, act_min_k, mem_tokens and mem_segment must be >= 1")
+        if min(self.loops, self.n_thoughts, self.latent_k, self.act_min_k) < 1:
+            raise ValueError("loops, n_thoughts, latent_k and act_min_k must be >= 1")
         if self.act_max_k < self.act_min_k:
             raise ValueError(f"act_max_k ({self.act_max_k}) must be >= act_min_k ({self.act_min_k})")
 
     def decoder(self, n_layers: int | None = None) -> DecoderConfig:
-        return DecoderConfig(self.vocab_size, self.d_model, n_layers or self.n_layers, self.n_heads)
+        return DecoderConfig(
+            self.vocab_size, self.d_model, n_layers or self.n_layers, self.n_heads, short_conv=self.short_conv
+        )
 
 
 class LadderModel(Decoder):
@@ -130,23 +153,14 @@ def build(variant: str, cfg: LadderConfig) -> LadderModel:
         return LadderModel(cfg.decoder(), attn, loops=cfg.loops)
     if variant == "ssm":
         return LadderModel(cfg.decoder(), mamba)
-    if variant == "ssm_mem":
-        last = cfg.n_layers - 1
-
-        def mixer(c, i):
-            if i < last:
-                return mamba(c, i)
-            return MemoryTokens(c.d_model, c.n_heads, cfg.mem_tokens, cfg.mem_segment)
-
-        return LadderModel(cfg.decoder(), mixer)
     stream = ThoughtStream(
-        cfg.d_model, cfg.n_heads, cfg.n_thoughts, thought_ff(cfg), causal=CAUSAL[variant], pad_id=PAD_ID,
-        iterations=cfg.latent_k,
+        cfg.d_model, cfg.n_heads, cfg.n_thoughts, thought_ff(cfg), mode=STREAM_MODE[variant], pad_id=PAD_ID,
+        prompt_id=cfg.prompt_id, iterations=cfg.latent_k, lookahead=int(variant == "planted_leak"),
     )  # fmt: skip
-    if variant.startswith("latent"):
-        head = stream
-    elif variant == "act_seed":
+    if variant == "act_seed":
         head = ShippedHalting(stream, cfg.act_min_k, cfg.act_max_k)
+    elif variant == "act":
+        head = GravesHalting(stream, cfg.act_max_k, tau=cfg.act_tau)
     else:
-        head = GravesHalting(stream, cfg.act_max_k)
+        head = stream
     return LadderModel(cfg.decoder(cfg.n_layers - 1), attn, head=head)

@@ -22,6 +22,7 @@ from memnb.data.tasks.base import IGNORE, TaskBatch
 from memnb.data.tasks.niah import niah_vocab
 
 PAD_ID, EOS_ID = 0, 1
+SEP_ID = 2  # the algorithmic tasks' <sep> (the end of a prompt): their first symbol after pad and eos
 
 
 @dataclass(frozen=True)

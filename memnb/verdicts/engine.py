@@ -15,6 +15,9 @@ examples; when every seed gives the same Δ the CI is that value):
   occurrence on any seed, SUPPORTED when none; "happens": SUPPORTED by one, REFUTED when none. No CI;
 - compound: each part judged by its own rule; the claim's verdict is the weakest part's
   (REFUTED < UNTESTABLE < INCONCLUSIVE < SUPPORTED), stated as such;
+  ``combine="tested"`` (a claim about the members that qualify, e.g. "the winning variants cost
+  at most 2×": each part's control says whether its member qualifies): the weakest of the parts
+  whose control passed; UNTESTABLE when none did;
 - best-of-K: K registered paired comparisons (best − other k), one-sided p-values Holm-corrected
   at α/2 per side (``stats.holm_levels``); comparison k is decided as ``greater`` on its CI at
   level 1 − 2·α_k (95% when K = 1); the claim takes the weakest comparison;
@@ -288,11 +291,15 @@ def _judge_best_of_k(rule: Rule, metrics: Mapping[str, Any]) -> dict:
 def _judge_compound(rule: Rule, metrics: Mapping[str, Any]) -> dict:
     control = control_result(rule.control, metrics) if rule.control else None
     parts = {name: judge(p, metrics) for name, p in rule.parts}
-    name = min(parts, key=lambda n: legacy.STRENGTH[parts[n]["verdict"]])
+    pool = parts
+    if rule.combine == "tested":
+        pool = {n: e for n, e in parts.items() if e["verdict"] != "UNTESTABLE"} or parts
+    name = min(pool, key=lambda n: legacy.STRENGTH[pool[n]["verdict"]])
     weakest = parts[name]
     verdict = weakest["verdict"]
     text = "; ".join(f"{n}: {e['we_measured']} → {e['verdict']}" for n, e in parts.items())
-    text += f"; the claim takes its weakest part's verdict ({name})"
+    which = "weakest testable part's" if rule.combine == "tested" and pool is not parts else "weakest part's"
+    text += f"; the claim takes its {which} verdict ({name})"
     fields: dict[str, Any] = {
         "effect": weakest["effect"],
         "delta": weakest["delta"],

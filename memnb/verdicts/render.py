@@ -31,6 +31,12 @@ def decision_sentence(r: Rule) -> str:
         return f"SUPPORTED (true by construction) if {checks} on every seed; REFUTED (false) otherwise."
     if r.parts:
         names = ", ".join(n for n, _ in r.parts)
+        if r.combine == "tested":
+            return (
+                f"each part ({names}) is judged by its own rule; a part whose control fails does not qualify; the "
+                "claim takes the weakest verdict of the parts that qualify (REFUTED < INCONCLUSIVE < SUPPORTED), "
+                "UNTESTABLE when none does."
+            )
         return (
             f"each part ({names}) is judged by its own rule; the claim takes the weakest part's verdict "
             "(REFUTED < UNTESTABLE < INCONCLUSIVE < SUPPORTED)."

@@ -41,7 +41,7 @@ CHECK_VERDICTS = (CHECK_TRUE, CHECK_FALSE)
 KINDS = ("seed", "audit", "identity")
 DIRECTIONS = ("greater", "bound", "equivalent", "property", "check")
 TEMPLATES = ("all_seeds_beyond", "all_or_none_seeds", "equivalence_margin", "compound")
-COMBINE = ("all", "any", "unanimous", "decision")
+COMBINE = ("all", "any", "unanimous", "decision", "tested")
 MEASURE_OPS = ("value", "difference", "max", "min", "abs")
 CHECK_OPS = (">", ">=", "<", "<=", "between", "near")
 CONTROL_ON = ("every_seed", "mean", "ci", "every_seed_and_ci")
@@ -359,8 +359,11 @@ def _validate_p2(r: Rule, where: str) -> None:
             raise ValueError(f"{where}: identity claims are checks: kind 'identity', direction 'check', checks")
         return
     if r.parts:
-        if r.combine != "all":
-            raise ValueError(f"{where}: a protocol-2 compound claim takes its weakest part (combine='all')")
+        if r.combine not in ("all", "tested"):
+            raise ValueError(
+                f"{where}: a protocol-2 compound claim takes its weakest part (combine='all'), or its weakest "
+                "testable part (combine='tested')"
+            )
         if r.control is None and any(p.control is None for _, p in r.parts):
             raise ValueError(f"{where}: every part needs a positive control (or the claim one)")
         if any(p.protocol != 2 for _, p in r.parts):
