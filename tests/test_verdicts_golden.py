@@ -17,7 +17,6 @@ import yaml
 
 from memnb.book.registration import RULES_PACKAGE
 from memnb.verdicts import judge
-from memnb.verdicts.legacy import weakest
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECTS = ("drex", "hrs", "relsm", "memarch", "ams", "leaderboard")
@@ -88,26 +87,29 @@ def _published_parts(claim: dict) -> dict[str, str]:
     cid, text = claim["id"], claim["we_measured"]
     if cid == "hrs.learned_classifier_no_better":
         return dict(re.findall(r"(L\d+): [^;]*?\(([A-Z]+)\)", text.replace("L=", "L")))
-    if cid == "relsm.cost":
-        return {f"arm_{a}": v for a, v in re.findall(r"(\w+): FLOPs .*? -> ([A-Z]+)", text)}
     m = re.search(PART_PATTERNS[cid], text)
     assert m, f"{cid}: the published text no longer records its parts"
     return m.groupdict()
 
 
 WITH_PARTS = [(c, m) for _, c, m in PUBLISHED if c["id"] in {*PART_PATTERNS, "hrs.learned_classifier_no_better"}]
-WITH_PARTS += [(c, m) for _, c, m in PUBLISHED if c["id"] == "relsm.cost"]
 
 
 @pytest.mark.parametrize(("claim", "metrics"), WITH_PARTS, ids=[c["id"] for c, _ in WITH_PARTS])
 def test_rule_reproduces_the_published_part_verdicts(claim, metrics):
     expected = _published_parts(claim)
     parts = {p["name"]: p["verdict"] for p in judge(RULES[claim["id"]], metrics)["parts"]}
-    if claim["id"] == "relsm.cost":  # one published verdict per arm = its FLOPs and perplexity parts together
-        parts = {
-            f"arm_{a}": weakest([parts[f"flops_{a}"], parts[f"ppl_{a}"]]) for a in ("shared_loop", "latent", "act")
-        }
     assert expected and {k: parts[k] for k in expected} == expected
+
+
+STRUCTURED = [(c, m) for _, c, m in PUBLISHED if c.get("parts")]
+
+
+@pytest.mark.parametrize(("claim", "metrics"), STRUCTURED, ids=[c["id"] for c, _ in STRUCTURED])
+def test_rule_reproduces_the_published_structured_parts(claim, metrics):
+    """Protocol-2 compound claims record their parts as data: each part's verdict is reproduced."""
+    parts = {p["name"]: p["verdict"] for p in judge(RULES[claim["id"]], metrics)["parts"]}
+    assert parts == {p["name"]: p["verdict"] for p in claim["parts"]}
 
 
 def test_every_claim_has_a_rule_and_a_verdict_or_is_not_run():
