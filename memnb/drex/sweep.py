@@ -12,9 +12,7 @@ so the numbers do not depend on the worker count or the order runs finish in (a 
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, replace
 
 import pandas as pd
@@ -23,6 +21,7 @@ from tqdm import tqdm
 from memnb.drex import theory
 from memnb.drex.experiment import ProbeResult, evaluate, linear_probe, train_probe
 from memnb.drex.probe import ProbeConfig, RecallProbe
+from memnb.parallel import run_jobs
 from memnb.seeding import seed_everything
 from memnb.train import progress_enabled
 
@@ -74,9 +73,8 @@ def run_grid(arms: Iterable[Arm], seeds: Sequence[int], *, mode: str = "probe", 
     jobs = list(dict.fromkeys((cfg, L, seed) for _, cfg, L in arms for seed in seeds))  # unique, in order
     if workers > 1:
         order = sorted(jobs, key=lambda j: -j[1])  # longest first: the last runs to finish are short ones
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-            futures = {job: pool.submit(_run, mode, *job, kw) for job in order}
-            done = {job: f.result() for job, f in tqdm(futures.items(), disable=not progress_enabled(), desc=mode)}
+        results = run_jobs(_run, [(mode, *job, kw) for job in order], workers=workers)
+        done = dict(zip(order, results, strict=True))
     else:
         done = {job: _run(mode, *job, kw) for job in tqdm(jobs, disable=not progress_enabled(), desc=mode)}
     return pd.DataFrame(

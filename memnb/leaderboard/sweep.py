@@ -3,8 +3,8 @@
 Every run is self-contained (its model, data and evaluation are pure functions of its config)
 and trains on one torch thread, so a run's numbers do not depend on how many workers share the
 machine or in which order the runs finish: ``run_all(runs, workers=1)`` and ``workers=2`` give
-identical results (a test checks it). Workers are spawned processes (not forked: torch and
-fork do not mix), each pinned to one thread; results come back in the order of ``runs``.
+identical results (a test checks it). The workers are ``memnb.parallel.run_jobs``'s (spawned, one
+thread each); results come back in the order of ``runs``.
 
 Arms: ``ARMS`` names each contender of the chapter as a memory with its head count and short
 convolution, so one name in a preset means one model class. The gated delta rule appears at
@@ -15,15 +15,14 @@ changes the parameters).
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 
 import torch
 
 from memnb.leaderboard.mqar import MQARRun, train_mqar
+from memnb.parallel import run_jobs
 
 # name -> (memory, n_heads, short_conv, what it is)
 ARMS: dict[str, tuple[str, int, int, str]] = {
@@ -60,10 +59,6 @@ def arm_run(name: str, base: MQARRun, **changes) -> MQARRun:
     return replace(base, memory=memory, n_heads=heads, short_conv=conv, **changes)
 
 
-def _init_worker() -> None:
-    torch.set_num_threads(1)
-
-
 def _one(run: MQARRun) -> dict:
     torch.set_num_threads(1)
     return train_mqar(run)
@@ -73,7 +68,6 @@ def run_all(runs: list[MQARRun], *, workers: int = 1, labels: list[str] | None =
     """Train every run (``workers`` processes, one thread each); results in the order of ``runs``.
     Prints one line per finished run (label, held-out accuracy, seconds) and a running count."""
     labels = labels or [f"{r.memory}/seed{r.seed}" for r in runs]
-    out: list[dict | None] = [None] * len(runs)
     t0 = time.perf_counter()
 
     def report(i: int, res: dict, done: int) -> None:
@@ -85,16 +79,4 @@ def run_all(runs: list[MQARRun], *, workers: int = 1, labels: list[str] | None =
             flush=True,
         )
 
-    if workers <= 1:
-        for i, run in enumerate(runs):
-            out[i] = _one(run)
-            report(i, out[i], i + 1)
-        return out  # type: ignore[return-value]
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
-        futures = {pool.submit(_one, run): i for i, run in enumerate(runs)}
-        for done, fut in enumerate(as_completed(futures), 1):
-            i = futures[fut]
-            out[i] = fut.result()
-            report(i, out[i], done)
-    return out  # type: ignore[return-value]
+    return run_jobs(_one, [(run,) for run in runs], workers=workers, on_done=lambda i, res, n: report(i, res, n))

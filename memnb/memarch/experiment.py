@@ -21,9 +21,7 @@ Procedure (one run = arm × task × seed):
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +35,7 @@ from memnb.data.tasks import TASKS, TaskBatch
 from memnb.eval.nll import task_logits
 from memnb.memarch.checks import future_leak
 from memnb.memarch.model import ArmConfig, build_model
+from memnb.parallel import run_jobs
 from memnb.seeding import seed_everything
 from memnb.train import TrainConfig, progress_enabled, train
 
@@ -170,10 +169,6 @@ def run_job(arm: str, run: RunConfig, arm_cfg: ArmConfig, seed: int, leak_len: i
     return {"rows": out["rows"], "run": row}
 
 
-def _init_worker() -> None:
-    torch.set_num_threads(1)
-
-
 def run_grid(
     arms: list[str],
     tasks: list[str],
@@ -195,8 +190,6 @@ def run_grid(
     if workers <= 1:
         results = [run_job(*job) for job in tqdm(jobs, desc="runs", disable=not progress_enabled())]
     else:
-        ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
-            results = list(pool.map(run_job, *zip(*jobs, strict=True)))
+        results = run_jobs(run_job, jobs, workers=workers)
     scores = [r for res in results for r in res["rows"]]
     return pd.DataFrame(scores), pd.DataFrame([res["run"] for res in results])
