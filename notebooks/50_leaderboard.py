@@ -106,7 +106,7 @@ print(base)
 #   summed over layers, the short convolution's buffer included (attention: its KV cache, which
 #   grows with length; everything else is fixed), also in bytes at fp32. The gated delta rule
 #   keeps d²/H floats a layer, so 2 → 1 heads doubles its state at the same width and
-#   parameters: the cleanest handle on state this budget affords (Zoology varies d instead,
+#   parameters (to 0.2%): the cleanest handle on state this budget affords (Zoology varies d instead,
 #   which also changes the parameters; the `gpu` profile adds widths 128 and 256).
 # - **Cost**: training FLOPs per token (`torch.utils.flop_counter` over a forward and backward
 #   pass: matmuls and attention), measured on the trained model.
