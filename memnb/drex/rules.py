@@ -10,8 +10,6 @@ applied to a chapter's ``metrics`` gives its published verdict.
 
 from __future__ import annotations
 
-import math
-
 from memnb.verdicts import Check, Control, Design, Measure, Rule, diff, measure
 from memnb.verdicts.templates import all_seeds_beyond, compound
 
@@ -216,8 +214,8 @@ DELTA_COMBINE_WHY = (
     "most 0.1 of the queries, so arms within 0.1 of each other are 'as good' on the scale the seed used"
 )
 NULL_GATE_P = 2.33  # the seed's baseline val ppl in the 500-step screen that measured +0.30 (§12.2)
-NULL_GATE_SEED_NATS = math.log((NULL_GATE_P + 0.30) / NULL_GATE_P)  # the seed's +0.30 ppl in nats: 0.1211
-DELTA_NULL = round(NULL_GATE_SEED_NATS / 2, 4)  # nats/char: half the seed's effect, 0.0606
+NULL_GATE_SEED_NATS = 0.1211156  # ln((2.33 + 0.30) / 2.33): the seed's +0.30 ppl in nats (tested)
+DELTA_NULL = 0.0606  # nats/char: half the seed's effect, rounded (tested)
 DELTA_NULL_WHY = (
     "half the seed's own effect: +0.30 ppl on its baseline p = 2.33 (the 500-step screen, ARCHITECTURE_FINDINGS "
     "§12.2) is ln(2.63/2.33) = 0.121 nats per character; half of it is 0.0606"
