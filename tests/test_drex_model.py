@@ -122,3 +122,12 @@ def test_untrained_lm_loss_is_near_uniform():
         logits = m(idx)[0]
     loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, V), idx[:, 1:].reshape(-1))
     assert abs(loss.item() - math.log(V)) < 0.05
+
+
+def test_null_gate_switch_removes_only_the_gate():
+    """``l4_null_gate=False``: L4 without its Linear(d, 1) null gate in every L4 block, nothing else."""
+    m_on, m_off = model(l4=True), model(l4=True, l4_null_gate=False)
+    assert all(b.null is not None for b in m_on.l4_modules()) and all(b.null is None for b in m_off.l4_modules())
+    assert m_on.num_params() - m_off.num_params() == 2 * (16 + 1)
+    x = torch.randint(0, V, (2, 2 * S))
+    assert m_off(x)[0].shape == m_on(x)[0].shape

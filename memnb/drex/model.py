@@ -77,6 +77,7 @@ class DrexConfig:
     l4: bool = False
     l4_layers: str = "all"
     l4_thresh: float = 0.70
+    l4_null_gate: bool = True  # the seed's null retrieval gate r ← σ(w·h + b) r (off: chapter 11's ablation)
     l4_readout: str = "last"
     l4_carry: bool = False
     l2_update: str = "delta"
@@ -138,7 +139,10 @@ def drex_block(cfg: DrexConfig, layer: int) -> Block:
     ffn = MLP(d, cfg.hidden)
     l4 = None
     if cfg.has_l4(layer):
-        l4 = DrexL4Memory(d, segment_len=S, thresh=cfg.l4_thresh, readout=cfg.l4_readout, carry_memory=cfg.l4_carry)
+        l4 = DrexL4Memory(
+            d, segment_len=S, thresh=cfg.l4_thresh, readout=cfg.l4_readout, carry_memory=cfg.l4_carry,
+            null_gate=cfg.l4_null_gate,
+        )  # fmt: skip
     return Block(d, None, ffn, pre_mlp={"attn": attn, "titans": titans}, post_mlp={"l4": l4})
 
 

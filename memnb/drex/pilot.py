@@ -1,7 +1,8 @@
-"""Pilot of chapter 10's trained arms: seconds per training step of each, on a seed the chapter
-does not use, to size the ``cpu`` profile's budget (arms × seeds × steps × s/step).
+"""Pilot of chapter 10's and 11's trained arms: seconds per training step of each, on a seed the
+chapters do not use, to size the ``cpu`` profile's budget (arms × seeds × steps × s/step).
 
     python -m memnb.drex.pilot --seed 100 --steps 100
+    python -m memnb.drex.pilot --chapter 11 --seed 100 --steps 100 --lm-steps 40
 
 Each arm is exp_47_1's model trained with the seed's protocol (``memnb.drex.experiment.train_probe``,
 one torch thread) for ``--steps`` steps and scored on ``--n-eval`` sequences; the line printed per
@@ -19,6 +20,7 @@ from memnb.drex.experiment import train_probe
 from memnb.drex.probe import ProbeConfig
 
 THETA = 0.40  # exp_47_1's gate threshold
+THETAS_48 = (0.50, 0.55, 0.60, 0.65, 0.70, 0.75)  # exp_48_1's six thresholds
 
 
 def arms(lengths: list[int], seed_lengths: list[int]) -> list[tuple[str, ProbeConfig, int]]:
@@ -37,6 +39,52 @@ def arms(lengths: list[int], seed_lengths: list[int]) -> list[tuple[str, ProbeCo
     return out
 
 
+def arms_11(theta_length: int, gate_lengths: list[int]) -> list[tuple[str, ProbeConfig, int]]:
+    """(label, config, L) of chapter 11's trained recall arms: the seed's split model on the
+    corrected layout at exp_48_1's six θ (L = ``theta_length``), and at θ = 0.70 with the
+    concatenated read, the learned combination gate and the memory removed (``gate_lengths``)."""
+    kv = {"arch": "exp47", "layout": "kv", "memory": "split"}
+    out = [
+        (f"theta {th:.2f} L={theta_length}", ProbeConfig(**kv, thresh=th, alpha=theory.alpha("adaptive", theta_length)),
+         theta_length)
+        for th in THETAS_48
+    ]  # fmt: skip
+    for L in gate_lengths:
+        a = theory.alpha("adaptive", L)
+        out += [
+            (f"concat L={L}", ProbeConfig(**kv, thresh=0.70, alpha=a), L),
+            (f"combination gate L={L}", ProbeConfig(**kv, thresh=0.70, alpha=a, combine="gate"), L),
+            (f"memory removed L={L}", ProbeConfig(**{**kv, "memory": "none"}, thresh=0.70, alpha=a), L),
+        ]
+    return out
+
+
+def _pilot_lm(steps: int, seed: int, val_tokens: int) -> None:
+    """Chapter 11's language-model arms (chapter 12's Exp B, null gate on and off) at the sizes
+    of ``GateSweep``'s cpu profile."""
+    from dataclasses import replace
+
+    from memnb.data import tokenizers
+    from memnb.drex.model import DrexConfig, fit_drex
+    from memnb.drex.presets import GateSweep
+
+    p = GateSweep.resolve("cpu", {})
+    tok = tokenizers.get_tokenizer("char")
+    train_ids, val_ids = tokenizers.encode_corpus("train", tok), tokenizers.encode_corpus("validation", tok)
+    cfg = DrexConfig(tok.vocab_size, d_model=p.lm_d_model, n_layers=p.lm_layers, segment_len=p.lm_segment_len, l4=True)
+    for label, c in (("LM null gate on", cfg), ("LM null gate off", replace(cfg, l4_null_gate=False))):
+        t0, c0 = time.perf_counter(), time.process_time()
+        _, hist, train_s = fit_drex(
+            c, train_ids, val_ids, steps=steps, batch_size=p.lm_batch_size, n_segments=p.lm_n_segments, seed=seed,
+            val_tokens=val_tokens,
+        )  # fmt: skip
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(
+            f"{label:<28} {train_s / steps:.4f} s/step train  {wall:.1f} s wall ({wall - train_s:.1f} s eval of "
+            f"{val_tokens} tokens)  {cpu:.1f} CPU s  val loss {hist[-1]['val_loss']:.3f}"
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=100)
@@ -44,9 +92,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n-eval", type=int, default=1920)
     ap.add_argument("--lengths", type=int, nargs="+", default=[16, 32, 64, 96])
     ap.add_argument("--seed-lengths", type=int, nargs="+", default=[32, 96])
+    ap.add_argument("--chapter", type=int, default=10, choices=(10, 11))
+    ap.add_argument("--theta-length", type=int, default=64, help="chapter 11: L of the θ sweep")
+    ap.add_argument("--gate-lengths", type=int, nargs="+", default=[48, 64], help="chapter 11: L of the gate arms")
+    ap.add_argument("--lm-steps", type=int, default=40, help="chapter 11: language-model steps (0: skip)")
+    ap.add_argument("--lm-val-tokens", type=int, default=65536)
     a = ap.parse_args(argv)
+    if a.chapter == 11 and a.lm_steps:
+        _pilot_lm(a.lm_steps, a.seed, a.lm_val_tokens)
+    todo = arms(a.lengths, a.seed_lengths) if a.chapter == 10 else arms_11(a.theta_length, a.gate_lengths)
     seen = set()
-    for label, cfg, L in arms(a.lengths, a.seed_lengths):
+    for label, cfg, L in todo:
         if (cfg, L) in seen:  # e.g. fixed = adaptive at L = 96: one run
             continue
         seen.add((cfg, L))

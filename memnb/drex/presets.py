@@ -46,20 +46,45 @@ class EmaBootstrap(Preset):
 
 @dataclass(frozen=True)
 class GateSweep(Preset):
-    """Chapter 11: write rate and recall against the gate threshold θ, and the seed-protocol audit."""
+    """Chapter 11: the write rate against θ in closed form; the seed's split model trained with the
+    seed's protocol (``train_*``) on its layout at ``lengths`` (the write-rate audit, on the first
+    ``audit_seeds`` seeds) and on the corrected layout at ``sweep_length`` (exp_48_1's six θ, the
+    learned combination gate, the memory removed); and chapter 12's language model with the null
+    gate on and off (``lm_*``). ``cpu``: 5 seeds the chapter had not used (its first versions ran
+    0, 1, 2), two worker processes; the budget is piloted in the chapter
+    (``python -m memnb.drex.pilot --chapter 11``)."""
+
+    SEEDS = {"cpu": [20, 21, 22, 23, 24]}  # protocol 2: >= 5 seeds where a run takes under a minute
 
     thresholds: list[float] = per_profile(
         ci=[0.5, 0.7, 0.9], cpu=[0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9], low=0.0, high=1.0
     )
     lengths: list[int] = per_profile(ci=[32], cpu=[32, 96], low=1)
-    probe_d: int = per_profile(ci=16, cpu=16, low=1)
-    n_train: int = per_profile(ci=256, cpu=1024, gpu=4096, low=1)
-    n_eval: int = per_profile(ci=128, cpu=512, gpu=2048, low=1)
-    train_steps: int = per_profile(ci=10, cpu=150, gpu=800, low=1)
-    train_lr: float = per_profile(ci=3e-3, cpu=3e-3, gpu=3e-4, low=0.0)
-    audit_steps: int = per_profile(ci=5, cpu=800, gpu=800, low=1)  # the seed's protocol (book/appendix/drex.md §3)
-    audit_lr: float = per_profile(ci=3e-4, cpu=3e-4, gpu=3e-4, low=0.0)
-    audit_eval: int = per_profile(ci=64, cpu=1920, gpu=1920, low=1)  # the seed's 60 batches of 32
+    sweep_thresholds: list[float] = per_profile(
+        ci=[0.5, 0.55, 0.6, 0.65, 0.7, 0.75], cpu=[0.5, 0.55, 0.6, 0.65, 0.7, 0.75], low=0.0, high=1.0
+    )  # exp_48_1's six (the rules read them all)
+    sweep_length: int = per_profile(ci=32, cpu=64, gpu=64, low=2)  # recall neither at chance nor at ceiling
+    train_steps: int = per_profile(ci=5, cpu=800, gpu=800, low=1)  # the seed's 800 Adam steps
+    train_lr: float = per_profile(ci=3e-4, cpu=3e-4, gpu=3e-4, low=0.0)  # the seed's lr
+    train_eval: int = per_profile(ci=64, cpu=1920, gpu=1920, low=1)  # the seed's 60 batches of 32
+    audit_seeds: int = per_profile(ci=1, cpu=3, gpu=5, low=1)  # the write-rate audit: the first n seeds
+    # the language model of drex.null_gate: chapter 12's Exp B (the seed's L4), null gate on and off
+    lm_d_model: int = per_profile(ci=32, cpu=64, gpu=128, low=1)
+    lm_layers: int = per_profile(ci=2, cpu=2, gpu=4, low=1)
+    lm_segment_len: int = per_profile(ci=32, cpu=128, gpu=64, low=1)
+    lm_n_segments: int = per_profile(ci=2, cpu=2, gpu=2, low=1)
+    lm_batch_size: int = per_profile(ci=4, cpu=16, gpu=16, low=1)
+    lm_steps: int = per_profile(ci=6, cpu=200, gpu=500, low=2)
+    lm_val_tokens: int = per_profile(ci=2048, cpu=65536, gpu=262144, low=1)
+    workers: int = per_profile(ci=1, cpu=2, gpu=1, low=1)  # processes of one thread (numbers do not depend on it)
+
+    def check(self) -> None:
+        """The rules read θ = 0.70 and the other five of exp_48_1, and the write rates at L = 32, 96."""
+        missing = sorted({0.5, 0.55, 0.6, 0.65, 0.7, 0.75} - set(self.sweep_thresholds))
+        if missing:
+            raise ValueError(f"sweep_thresholds must include exp_48_1's six thresholds; missing {missing}")
+        if 0.7 not in self.thresholds:
+            raise ValueError("thresholds must include 0.7 (the rules read the write rate at theta = 0.70)")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ Per token, no token mixing:
         ``layout="kv"`` (our correction): key P h_{t−1} (h_{−1} = 0), value P_v h_t; read
                            q = n(P h_{L−1}), the queried key.
     logits = W_out (W_r r + b_r) + b_out,  r = M q  (split: r = [M_s q_s ; M_e q_e])
+    ``combine="gate"`` (split only; exp_38_3's learned read-combination gate, as ``RecallProbe``
+    has it): r = [c M_s q_s ; (1 − c) M_e q_e],  c = σ(w_c·h_{L−1} + b_c)
 
 P is one d×d projection (``memory="single"``) or two d → d/2 projections (``"split"``);
 ``memory="none"`` replaces r by zeros (the memory-removed control). Unlike the production L4
@@ -83,8 +85,8 @@ class SeedRecallModel(nn.Module):
         if impl not in IMPLS:
             raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
         self.impl = impl
-        if cfg.null_gate or cfg.combine != "concat":
-            raise ValueError("the seed's exp_47 model has no null gate and no combination gate (use arch='probe')")
+        if cfg.null_gate:
+            raise ValueError("the seed's exp_47 model has no null gate (use arch='probe')")
         self.cfg = cfg
         d = cfg.d
         d_m = d if cfg.memory == "single" else d // 2
@@ -97,6 +99,8 @@ class SeedRecallModel(nn.Module):
         self.values = nn.ModuleList(nn.Linear(d, d_m, bias=False) for _ in range(n_branch if kv else 0))
         self.rp = nn.Linear(d, d)
         self.out = nn.Linear(d, cfg.vocab)
+        # created last, so that every other weight starts as in the concatenated arm of the same seed
+        self.mix = nn.Linear(d, 1) if cfg.combine == "gate" else None
 
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         cfg = self.cfg
@@ -134,5 +138,8 @@ class SeedRecallModel(nn.Module):
         qs = [P(h[:, -1]) for P in self.keys]
         if kv:
             qs = [F.normalize(q, dim=-1, eps=1e-6) for q in qs]
-        r = torch.cat([torch.bmm(M, q[:, :, None]).squeeze(-1) for M, q in zip(mems, qs, strict=True)], -1)
-        return self.out(self.rp(r)), fire
+        reads = [torch.bmm(M, q[:, :, None]).squeeze(-1) for M, q in zip(mems, qs, strict=True)]
+        if self.mix is not None:  # the learned combination gate (exp_38_3): c r_s and (1 − c) r_e
+            c = torch.sigmoid(self.mix(h[:, -1]))
+            reads = [c * reads[0], (1 - c) * reads[1]]
+        return self.out(self.rp(torch.cat(reads, -1))), fire

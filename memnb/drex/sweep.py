@@ -8,6 +8,8 @@ with the same (config, L) — e.g. fixed and adaptive α at L = 96, where both a
 once and their rows share the result. ``workers`` > 1 runs them in that many spawned processes of
 one torch thread each: every run seeds itself and draws its data from streams keyed by (seed, L),
 so the numbers do not depend on the worker count or the order runs finish in (a test checks it).
+``lm_grid``: the same for the Drex language model (``memnb.drex.model.fit_drex`` on the
+character-level corpus): validation loss at the end and halfway through training, per (arm, seed).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from tqdm import tqdm
 
 from memnb.drex import theory
 from memnb.drex.experiment import ProbeResult, evaluate, linear_probe, train_probe
+from memnb.drex.model import DrexConfig
 from memnb.drex.probe import ProbeConfig, RecallProbe
 from memnb.parallel import run_jobs
 from memnb.seeding import seed_everything
@@ -63,6 +66,16 @@ def _run(mode: str, cfg: ProbeConfig, length: int, seed: int, kw: dict) -> Probe
     return fn(cfg, length=length, seed=seed, **kw)
 
 
+def _pool_map(fn: Callable, jobs: list[tuple], workers: int, desc: str) -> list:
+    """``[fn(*job) for job in jobs]``, in ``workers`` spawned one-thread processes or in this one
+    (``memnb.parallel.run_jobs``), with a progress bar."""
+    bar = tqdm(total=len(jobs), disable=not progress_enabled(), desc=desc)
+    try:
+        return run_jobs(fn, jobs, workers=workers, on_done=lambda i, result, n: bar.update())
+    finally:
+        bar.close()
+
+
 def run_grid(arms: Iterable[Arm], seeds: Sequence[int], *, mode: str = "probe", workers: int = 1, **kw) -> pd.DataFrame:
     """Run every arm on every seed; ``mode`` "probe" (``linear_probe``) or "train"
     (``train_probe``); ``kw`` goes to that function; ``workers`` processes (module docstring).
@@ -71,12 +84,30 @@ def run_grid(arms: Iterable[Arm], seeds: Sequence[int], *, mode: str = "probe", 
         raise ValueError(f"mode must be 'probe' or 'train', got {mode!r}")
     arms = list(arms)
     jobs = list(dict.fromkeys((cfg, L, seed) for _, cfg, L in arms for seed in seeds))  # unique, in order
-    if workers > 1:
-        order = sorted(jobs, key=lambda j: -j[1])  # longest first: the last runs to finish are short ones
-        results = run_jobs(_run, [(mode, *job, kw) for job in order], workers=workers)
-        done = dict(zip(order, results, strict=True))
-    else:
-        done = {job: _run(mode, *job, kw) for job in tqdm(jobs, disable=not progress_enabled(), desc=mode)}
+    order = sorted(jobs, key=lambda j: -j[1]) if workers > 1 else jobs  # longest first: short ones finish last
+    done = dict(zip(order, _pool_map(_run, [(mode, *job, kw) for job in order], workers, mode), strict=True))
     return pd.DataFrame(
         [{**labels, "L": L, "seed": seed, **asdict(done[cfg, L, seed])} for labels, cfg, L in arms for seed in seeds]
     )
+
+
+def _fit_lm(cfg: DrexConfig, seed: int, kw: dict) -> dict:
+    from memnb.data import tokenizers
+    from memnb.drex.model import fit_drex
+
+    tok = tokenizers.get_tokenizer("char")
+    train_ids, val_ids = tokenizers.encode_corpus("train", tok), tokenizers.encode_corpus("validation", tok)
+    steps = kw["steps"]
+    _, hist, train_s = fit_drex(cfg, train_ids, val_ids, seed=seed, eval_every=max(1, steps // 2), **kw)
+    val = {row["step"]: row["val_loss"] for row in hist if "val_loss" in row}
+    return {"val_loss": val[steps], "val_loss_half": val[max(1, steps // 2)], "train_s": train_s}
+
+
+def lm_grid(arms: Iterable[tuple[dict, DrexConfig]], seeds: Sequence[int], *, workers: int = 1, **kw) -> pd.DataFrame:
+    """Train every (labels, ``DrexConfig``) arm on every seed with ``fit_drex`` (``kw``: steps,
+    batch_size, n_segments, lr, val_tokens), evaluated halfway and at the end; one row per (arm,
+    seed) with ``val_loss``, ``val_loss_half`` (nats/char) and ``train_s`` (wall clock)."""
+    arms = list(arms)
+    jobs = list(dict.fromkeys((cfg, seed) for _, cfg in arms for seed in seeds))
+    done = dict(zip(jobs, _pool_map(_fit_lm, [(cfg, seed, kw) for cfg, seed in jobs], workers, "lm"), strict=True))
+    return pd.DataFrame([{**labels, "seed": seed, **done[cfg, seed]} for labels, cfg in arms for seed in seeds])
