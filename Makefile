@@ -64,4 +64,4 @@ bench: venv
 	env -u OMP_WAIT_POLICY $(PY) -m memnb bench --train
 
 clean:
-	rm -rf _build book/_build book/chapters runs
+	rm -rf _build book/_build book/chapters-ci runs  # book/chapters/ holds the committed cpu pages: kept
