@@ -81,3 +81,23 @@ def test_flops_last_layer_only_is_cheaper_by_one_l4():
     assert DrexModel(cfgs["Exp A"]).num_params() == pytest.approx(DrexModel(b).num_params(), rel=0.01)
     with pytest.raises(ValueError, match="L3"):
         flops_per_token(replace(b, l3=True))
+
+
+def test_mixture_grid_rows_in_arm_order_and_a_tiny_real_run(monkeypatch):
+    from memnb.drex import sweep
+
+    def fake(cfg, seed, kw):
+        return {"val_loss": 10 * kw["steps"] + seed, "train_s": 1.0}
+
+    monkeypatch.setattr(sweep, "_fit_mixture", fake)
+    cfg = DrexConfig(TOK.vocab_size, d_model=16, n_layers=1, n_heads=2, segment_len=128)
+    jobs = [({"arm": "short"}, cfg, {"steps": 1}, [0, 1]), ({"arm": "long"}, replace(cfg, l4=True), {"steps": 3}, [5])]
+    df = sweep.mixture_grid(jobs)
+    assert df.arm.tolist() == ["short", "short", "long"] and df.val_loss.tolist() == [10, 11, 35]
+    monkeypatch.undo()
+    kw = {"steps": 2, "batch_size": 2, "segments": (1, 2), "passkey_frac": 1.0, "answer_weight": 5.0,
+          "val_tokens": 512, "val_window": 256, "n_eval": 2, "eval_seed_offset": 5000,
+          "passkey": {"in_segment": (128, (0.0, 1.0)), "beyond_256": (256, (0.0, 0.5))}}  # fmt: skip
+    res = sweep._fit_mixture(cfg, 0, kw)
+    assert {"val_loss", "val_loss_half", "key_gain_in_segment", "exact_beyond_256", "digit_acc_beyond_256"} <= set(res)
+    assert res == sweep._fit_mixture(cfg, 0, kw) | {k: res[k] for k in ("train_s", "train_tokens_per_s")}
