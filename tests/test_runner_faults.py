@@ -112,7 +112,7 @@ def test_bad_input_is_one_line_and_touches_nothing(book, capsys, monkeypatch, ar
 REAL = [  # the reports in issue 20, against the real chapters: refused before any kernel starts
     (["01", "-p", "steps", "abc"], "01_baseline: parameter steps='abc': expected int"),
     (["12", "-p", "n_eval", "abc"], "12_drex_model: parameter n_eval='abc': expected int"),
-    (["12", "-p", "passkey_lengths", "1024"], "12_drex_model: parameter passkey_lengths=1024: expected list[int]"),
+    (["12", "-p", "beyond_lengths", "1024"], "12_drex_model: parameter beyond_lengths=1024: expected list[int]"),
 ]
 
 

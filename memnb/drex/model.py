@@ -44,6 +44,7 @@ model without L4 be widened to the parameter count of one with it (``matched_mlp
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import torch
@@ -57,7 +58,7 @@ from memnb.layers.titans import TitansMemory
 from memnb.models.block import MLP, Block, PreNorm
 from memnb.models.init import gpt2_init
 from memnb.seeding import seed_everything
-from memnb.train import TrainConfig, random_windows, train
+from memnb.train import LossFn, TrainConfig, random_windows, train
 
 L4_LAYERS = ("all", "last")
 
@@ -212,6 +213,9 @@ def fit_drex(
     eval_every: int = 0,
     val_tokens: int = 16_384,
     desc: str = "drex",
+    batches: Callable[[int], tuple[torch.Tensor, torch.Tensor]] | None = None,
+    val_window: int | None = None,
+    loss_fn: LossFn | None = None,
 ) -> tuple[DrexModel, list[dict], float]:
     """Train ``DrexModel(cfg)`` from ``seed`` with truncated BPTT; return it, its history and the
     training wall time (s, the periodic evaluations excluded).
@@ -222,10 +226,15 @@ def fit_drex(
     over the first ``val_tokens`` validation tokens, windows of ``n_segments · segment_len``
     tokens from an empty state) and ``wr_<layer>``, the L4 write rate of each L4 block over the
     first validation window of each of 4 rows.
+
+    ``batches``: another ``get_batch(step)`` (e.g. ``memnb.drex.mixture.passkey_mixture``) in place
+    of the random windows; ``val_window``: the validation windows' length (default
+    ``n_segments · segment_len``); ``loss_fn``: the objective (default next-token cross-entropy),
+    e.g. ``memnb.drex.mixture.weighted_lm_objective`` for a batch with loss weights.
     """
     seed_everything(seed, threads=1)
     model = DrexModel(cfg)
-    window = n_segments * cfg.segment_len
+    window = val_window or n_segments * cfg.segment_len
     probe = val_ids[: 4 * window].view(4, window)
 
     eval_time = 0.0
@@ -242,7 +251,8 @@ def fit_drex(
         steps=steps, lr=lr, warmup=max(1, steps // 20), segment_len=cfg.segment_len, eval_every=eval_every
     )
     start = time.perf_counter()
-    history = train(model, random_windows(train_ids, window, batch_size, seed), tcfg, evaluate=evaluate, desc=desc)
+    get_batch = batches or random_windows(train_ids, n_segments * cfg.segment_len, batch_size, seed)
+    history = train(model, get_batch, tcfg, loss_fn=loss_fn, evaluate=evaluate, desc=desc)
     return model, history, time.perf_counter() - start - eval_time
 
 
@@ -260,3 +270,14 @@ def tokens_per_s(model: nn.Module, idx: torch.Tensor, segment_len: int, repeats:
         best = min(best, time.perf_counter() - start)
     model.train(was_training)
     return idx.numel() / best
+
+
+def exp_configs(base: DrexConfig) -> dict[str, DrexConfig]:
+    """The seed's runs on ``base`` (L1 + L2): ``"Exp A"`` (no L4, its FFN widened to Exp B's
+    parameter count), ``"Exp B"`` (the seed's L4 in every layer) and ``"Exp B, last layer"``
+    (``memory_last_layer_only``, not re-matched, as in the seed's ablation)."""
+    exp_b = replace(base, l4=True)
+    exp_a = replace(
+        base, l4=False, mlp_hidden=matched_mlp_hidden(replace(base, l4=False), DrexModel(exp_b).num_params())
+    )
+    return {"Exp A": exp_a, "Exp B": exp_b, "Exp B, last layer": replace(exp_b, l4_layers="last")}

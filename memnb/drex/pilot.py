@@ -3,6 +3,7 @@ chapters do not use, to size the ``cpu`` profile's budget (arms × seeds × step
 
     python -m memnb.drex.pilot --seed 100 --steps 100
     python -m memnb.drex.pilot --chapter 11 --seed 100 --steps 100 --lm-steps 40
+    python -m memnb.drex.pilot --chapter 12 --seed 100
 
 Each arm is exp_47_1's model trained with the seed's protocol (``memnb.drex.experiment.train_probe``,
 one torch thread) for ``--steps`` steps and scored on ``--n-eval`` sequences; the line printed per
@@ -85,6 +86,29 @@ def _pilot_lm(steps: int, seed: int, val_tokens: int) -> None:
         )
 
 
+def _pilot_12(seed: int, steps: int | None, mix_steps: int | None) -> None:
+    """Chapter 12's arms at ``DrexModel``'s cpu preset (``steps`` / ``mix_steps`` override its
+    step counts): Exp A and Exp B on the passkey mixture, Exp B and Exp B-last-layer on plain
+    text, two at a time (the chapter's two workers); wall s/step of training and every score."""
+    from memnb.data import tokenizers
+    from memnb.drex.model import DrexConfig, exp_configs
+    from memnb.drex.presets import DrexModel
+    from memnb.drex.sweep import chapter12_kw, mixture_grid
+
+    p = DrexModel.resolve("cpu", {})
+    cfgs = exp_configs(DrexConfig(tokenizers.get_tokenizer("char").vocab_size, d_model=p.d_model,
+                                  n_layers=p.n_layers, segment_len=p.segment_len))  # fmt: skip
+    kw_mix, kw_lm = chapter12_kw(p)
+    kw_mix["steps"], kw_lm["steps"] = mix_steps or p.mix_steps, steps or p.steps
+    arms = [({"arm": f"{a}, mixture"}, cfgs[a], kw_mix, [seed]) for a in ("Exp A", "Exp B")]
+    arms += [({"arm": f"{a}, text"}, cfgs[a], kw_lm, [seed]) for a in ("Exp B", "Exp B, last layer")]
+    df = mixture_grid(arms, workers=p.workers)
+    for _, r in df.iterrows():
+        steps_ = kw_mix["steps"] if r["arm"].endswith("mixture") else kw_lm["steps"]
+        scores = {k: round(v, 3) for k, v in r.items() if k.startswith(("key_gain", "digit_acc", "val_loss"))}
+        print(f"{r['arm']:<28} {r['train_s'] / steps_:.4f} s/step ({steps_} steps, {r['train_s']:.1f} s) {scores}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=100)
@@ -92,12 +116,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n-eval", type=int, default=1920)
     ap.add_argument("--lengths", type=int, nargs="+", default=[16, 32, 64, 96])
     ap.add_argument("--seed-lengths", type=int, nargs="+", default=[32, 96])
-    ap.add_argument("--chapter", type=int, default=10, choices=(10, 11))
+    ap.add_argument("--chapter", type=int, default=10, choices=(10, 11, 12))
     ap.add_argument("--theta-length", type=int, default=64, help="chapter 11: L of the θ sweep")
     ap.add_argument("--gate-lengths", type=int, nargs="+", default=[48, 64], help="chapter 11: L of the gate arms")
     ap.add_argument("--lm-steps", type=int, default=40, help="chapter 11: language-model steps (0: skip)")
     ap.add_argument("--lm-val-tokens", type=int, default=65536)
+    ap.add_argument("--lm12-steps", type=int, default=None, help="chapter 12: plain-text steps (default: preset)")
+    ap.add_argument("--mix-steps", type=int, default=None, help="chapter 12: mixture steps (default: preset)")
     a = ap.parse_args(argv)
+    if a.chapter == 12:
+        _pilot_12(a.seed, a.lm12_steps, a.mix_steps)
+        return
     if a.chapter == 11 and a.lm_steps:
         _pilot_lm(a.lm_steps, a.seed, a.lm_val_tokens)
     todo = arms(a.lengths, a.seed_lengths) if a.chapter == 10 else arms_11(a.theta_length, a.gate_lengths)

@@ -89,18 +89,47 @@ class GateSweep(Preset):
 
 @dataclass(frozen=True)
 class DrexModel(Preset):
-    """Chapter 12: the DREX language model against its baselines, long-context tasks and speed."""
+    """Chapter 12: the Drex language model (Exp A, Exp B, Exp B in the last layer only).
+
+    ``drex.episodic_memory_helps`` (first ``ep_seeds`` seeds): Exp A and Exp B trained
+    ``mix_steps`` steps on the passkey mixture (``memnb.drex.mixture``: windows of
+    ``mix_segments`` segments, a fraction ``passkey_frac`` of rows passkeys, answer digits weighted
+    ``answer_weight``), scored on passkeys of one segment (the control) and of ``beyond_lengths``
+    with the needle in the first half (``beyond_depth``). ``drex.last_layer_only`` (every seed):
+    Exp B and Exp B-last-layer trained ``steps`` steps on plain text (windows of ``n_segments``
+    segments). ``cpu``: 8 seeds the chapter had not used (its first version ran 0, 1, 2), two
+    worker processes; the budget is piloted in the chapter (``python -m memnb.drex.pilot
+    --chapter 12``)."""
+
+    SEEDS = {"cpu": [120, 121, 122, 123, 124, 125, 126, 127]}
 
     d_model: int = per_profile(ci=32, cpu=64, gpu=256, low=1)
     n_layers: int = per_profile(ci=2, cpu=2, gpu=4, low=1)
-    segment_len: int = per_profile(ci=32, cpu=128, gpu=512, low=1)
+    segment_len: int = per_profile(ci=128, cpu=128, gpu=512, low=96)  # a passkey (>= 82 chars) fits in one
+    batch_size: int = per_profile(ci=2, cpu=16, gpu=16, low=1)
     n_segments: int = per_profile(ci=2, cpu=2, gpu=4, low=1)
-    batch_size: int = per_profile(ci=4, cpu=16, gpu=16, low=1)
-    steps: int = per_profile(ci=6, cpu=200, gpu=5000, low=1)
-    passkey_lengths: list[int] = per_profile(
-        ci=[96, 256], cpu=[128, 1024, 2048, 4096, 8192], gpu=[512, 2048, 4096, 8192, 16384], low=1
-    )
-    babi_lengths: list[int] = per_profile(ci=[1024], cpu=[1024, 4096], gpu=[2048, 4096, 8192], low=1)
-    n_eval: int = per_profile(ci=2, cpu=12, gpu=50, low=1)
-    bench_tokens: int = per_profile(ci=64, cpu=2048, gpu=16384, low=1)
+    steps: int = per_profile(ci=4, cpu=400, gpu=5000, low=2)
     val_tokens: int = per_profile(ci=2048, cpu=65536, gpu=262144, low=1)
+    ep_seeds: int = per_profile(ci=1, cpu=5, gpu=5, low=1)
+    mix_steps: int = per_profile(ci=4, cpu=1500, gpu=5000, low=2)
+    mix_segments: list[int] = per_profile(ci=[1, 2], cpu=[1, 8], gpu=[1, 8], low=1)
+    passkey_frac: float = per_profile(ci=1.0, cpu=1.0, gpu=0.5, low=0.0, high=1.0)
+    answer_weight: float = per_profile(ci=200.0, cpu=200.0, gpu=200.0, low=0.0)
+    beyond_lengths: list[int] = per_profile(ci=[256], cpu=[256, 512, 1024], gpu=[1024, 2048, 4096], low=1)
+    beyond_depth: list[float] = per_profile(ci=[0.0, 0.5], cpu=[0.0, 0.5], gpu=[0.0, 0.5], low=0.0, high=1.0)
+    n_eval: int = per_profile(ci=2, cpu=32, gpu=100, low=2)
+    workers: int = per_profile(ci=1, cpu=2, gpu=1, low=1)  # processes of one thread (numbers do not depend on it)
+
+    def check(self) -> None:
+        """The mixture's segment range is (lo, hi) with lo <= hi; the beyond lengths span more
+        than one segment (the needle then sits at least one segment boundary before the question
+        when the depth is at most 0.5 and the length at least two segments)."""
+        lo, hi = self.mix_segments
+        if not 1 <= lo <= hi:
+            raise ValueError(f"mix_segments must be [lo, hi] with 1 <= lo <= hi, got {self.mix_segments}")
+        if min(self.beyond_lengths) < 2 * self.segment_len:
+            raise ValueError(
+                f"beyond_lengths must be >= 2 segments ({2 * self.segment_len}), got {self.beyond_lengths}"
+            )
+        if len(self.beyond_depth) != 2 or not 0 <= self.beyond_depth[0] <= self.beyond_depth[1] <= 0.5:
+            raise ValueError(f"beyond_depth must be [lo, hi] within [0, 0.5], got {self.beyond_depth}")

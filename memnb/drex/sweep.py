@@ -111,3 +111,75 @@ def lm_grid(arms: Iterable[tuple[dict, DrexConfig]], seeds: Sequence[int], *, wo
     jobs = list(dict.fromkeys((cfg, seed) for _, cfg in arms for seed in seeds))
     done = dict(zip(jobs, _pool_map(_fit_lm, [(cfg, seed, kw) for cfg, seed in jobs], workers, "lm"), strict=True))
     return pd.DataFrame([{**labels, "seed": seed, **done[cfg, seed]} for labels, cfg in arms for seed in seeds])
+
+
+def _fit_mixture(cfg: DrexConfig, seed: int, kw: dict) -> dict:
+    from memnb.data import tokenizers
+    from memnb.drex.mixture import passkey_mixture, weighted_lm_objective
+    from memnb.drex.model import fit_drex
+    from memnb.eval.long_context import evaluate_long_context
+
+    tok = tokenizers.get_tokenizer("char")
+    train_ids, val_ids = tokenizers.encode_corpus("train", tok), tokenizers.encode_corpus("validation", tok)
+    steps, S, B = kw["steps"], cfg.segment_len, kw["batch_size"]
+    batches = passkey_mixture(
+        train_ids, tok, segment_len=S, segments=kw["segments"], batch_size=B, passkey_frac=kw["passkey_frac"],
+        seed=seed, answer_weight=kw["answer_weight"],
+    )  # fmt: skip
+    model, hist, train_s = fit_drex(
+        cfg, train_ids, val_ids, steps=steps, batch_size=B, n_segments=kw["segments"][1], seed=seed,
+        eval_every=max(1, steps // 2), val_tokens=kw["val_tokens"], batches=batches, val_window=kw["val_window"],
+        loss_fn=weighted_lm_objective(),
+    )  # fmt: skip
+    val = {row["step"]: row["val_loss"] for row in hist if "val_loss" in row}
+    out = {
+        "val_loss": val[steps],
+        "val_loss_half": val[max(1, steps // 2)],
+        "train_s": train_s,
+        "train_tokens_per_s": steps * B * S / train_s,
+    }
+    for name, (length, depth) in kw.get("passkey", {}).items():
+        df = evaluate_long_context(
+            model, "passkey", [length], kw["n_eval"], kw["eval_seed_offset"] + seed, segment_len=S, depth=depth
+        )
+        out[f"key_gain_{name}"] = float(df["key_gain"].iloc[0])
+        out[f"exact_{name}"] = float(df["accuracy"].iloc[0])
+        out[f"digit_acc_{name}"] = float(df["token_accuracy"].iloc[0])
+    return out
+
+
+def mixture_grid(arms: Iterable[tuple[dict, DrexConfig, dict, Sequence[int]]], *, workers: int = 1) -> pd.DataFrame:
+    """Chapter 12: train each (labels, ``DrexConfig``, kw, seeds) arm on each of its seeds on the
+    passkey mixture (``memnb.drex.mixture.passkey_mixture``, weighted objective; ``kw``: steps,
+    batch_size, segments, passkey_frac, answer_weight, val_tokens, val_window; ``passkey_frac = 0``
+    is plain text) and score it: validation loss halfway and at the end (nats/char) and, for each
+    ``kw["passkey"]`` entry ``name: (length, depth range)``, passkey exact match, digit accuracy
+    and key gain on ``n_eval`` test-play examples drawn from ``eval_seed_offset + seed`` (the same
+    examples for every arm of a seed). One row per (arm, seed); ``train_s`` and
+    ``train_tokens_per_s`` are wall clock. ``workers`` processes (module docstring); the longest
+    runs (most steps) start first."""
+    arms = list(arms)
+    jobs = [(cfg, seed, kw) for _, cfg, kw, seeds in arms for seed in seeds]
+    order = sorted(range(len(jobs)), key=lambda i: -jobs[i][2]["steps"] * (1 + jobs[i][0].l4))
+    done = _pool_map(_fit_mixture, [jobs[i] for i in order], workers, "drex lm")
+    result = dict(zip(order, done, strict=True))
+    rows, i = [], 0
+    for labels, _, _, seeds in arms:
+        for seed in seeds:
+            rows.append({**labels, "seed": seed, **result[i]})
+            i += 1
+    return pd.DataFrame(rows)
+
+
+def chapter12_kw(p) -> tuple[dict, dict]:
+    """``mixture_grid`` keyword sets of chapter 12 from its resolved preset ``p``: the passkey
+    mixture (Exp A / Exp B, scored on passkeys) and plain text (Exp B / last layer)."""
+    S = p.segment_len
+    passkey = {"in_segment": (S, (0.0, 1.0))}
+    passkey.update({f"beyond_{L}": (L, tuple(p.beyond_depth)) for L in p.beyond_lengths})
+    common = {"batch_size": p.batch_size, "val_tokens": p.val_tokens, "n_eval": p.n_eval, "eval_seed_offset": 5000}
+    mix = {**common, "steps": p.mix_steps, "segments": tuple(p.mix_segments), "passkey_frac": p.passkey_frac,
+           "answer_weight": p.answer_weight, "val_window": p.mix_segments[1] * S, "passkey": passkey}  # fmt: skip
+    lm = {**common, "steps": p.steps, "segments": (p.n_segments, p.n_segments), "passkey_frac": 0.0,
+          "answer_weight": 1.0, "val_window": p.n_segments * S}  # fmt: skip
+    return mix, lm

@@ -63,11 +63,18 @@ N_DIGITS = 5
 CHANCE_STORIES = 2000
 
 
-def make_task(task: str, n: int, *, length: int, seed: int, tokenizer: Tokenizer) -> TaskBatch:
-    """``n`` examples of ``task`` at ``length`` (characters; corpus background, test split)."""
+def make_task(
+    task: str, n: int, *, length: int, seed: int, tokenizer: Tokenizer, depth: tuple[float, float] = (0.0, 1.0)
+) -> TaskBatch:
+    """``n`` examples of ``task`` at ``length`` (characters; corpus background, test split);
+    ``depth``: the passkey needle's depth range (a fraction of the filler; passkey only)."""
     check_task(task)
     if task == "passkey":
-        return TASKS["passkey"](n, seed=seed, length=length, filler="corpus", n_digits=N_DIGITS, tokenizer=tokenizer)
+        return TASKS["passkey"](
+            n, seed=seed, length=length, filler="corpus", n_digits=N_DIGITS, tokenizer=tokenizer, depth=depth
+        )
+    if tuple(depth) != (0.0, 1.0):
+        raise ValueError(f"depth applies to the passkey task only, not {task!r}")
     return TASKS[task](n, seed=seed, length=length, tokenizer=tokenizer)
 
 
@@ -150,12 +157,14 @@ def evaluate_long_context(
     segment_len: int,
     tokenizer: Tokenizer | None = None,
     batch_size: int = 16,
+    depth: tuple[float, float] = (0.0, 1.0),
 ) -> pd.DataFrame:
     """Accuracy per length on ``task`` with chance levels beside it (columns ``COLUMNS``).
 
     ``model(idx, state) -> (logits, state)``; ``lengths`` in characters of the example (prompt +
     answer); ``n`` examples per length drawn from ``seed`` (the same examples for every model
-    given the same seed); ``tokenizer`` defaults to the corpus character tokenizer.
+    given the same seed); ``tokenizer`` defaults to the corpus character tokenizer; ``depth``
+    the passkey needle's depth range (e.g. ``(0, 0.5)``: the needle in the first half).
     """
     check_task(task)
     if not lengths or any(int(L) < 1 for L in lengths):
@@ -168,7 +177,7 @@ def evaluate_long_context(
     model.eval()
     rows = []
     for length in lengths:
-        batch = make_task(task, n, length=int(length), seed=seed, tokenizer=tokenizer)
+        batch = make_task(task, n, length=int(length), seed=seed, tokenizer=tokenizer, depth=depth)
         parts: dict[str, list] = {}
         for rows_i in np.array_split(np.arange(n), -(-n // batch_size)):  # chunks of >= 2 rows (the foil)
             sub = batch[rows_i.tolist()]

@@ -199,13 +199,13 @@ def _to(batch, device: torch.device):
 
 
 def _segments(batch, segment_len: int | None) -> Iterator:
-    """The batch itself, or with ``segment_len`` its ``(inputs, targets)`` cut into time segments."""
+    """The batch itself, or with ``segment_len`` its ``(inputs, targets, ...)`` — a tuple of
+    ``[B, T]`` tensors, e.g. with per-token loss weights — cut into time segments."""
     if segment_len is None:
         yield batch
         return
-    x, y = batch
-    for start in range(0, x.size(1), segment_len):
-        yield x[:, start : start + segment_len], y[:, start : start + segment_len]
+    for start in range(0, batch[0].size(1), segment_len):
+        yield tuple(t[:, start : start + segment_len] for t in batch)
 
 
 def _evaluate(model: nn.Module, evaluate: Callable[[nn.Module], dict]) -> dict:
