@@ -148,8 +148,12 @@ def test_slim_caps_streams_and_drops_widgets():
         nbformat.v4.new_output("display_data", data={"text/plain": "t", "text/html": "<td>" * 100_000}),
         nbformat.v4.new_output("display_data", data={"image/png": "iVBOR", "text/plain": "<Figure>"}),
     ]
+    cell.metadata["execution"] = {"iopub.status.busy": "2026-12-02T11:17:14Z"}
     nb.cells.append(cell)
-    assert slim(nb) == 3
+    nb.metadata["papermill"] = {"input_path": {"cells": []}, "output_path": "/tmp/x.ipynb", "duration": 1.0}
+    assert slim(nb, source="notebooks/x.py") == 4
+    assert nb.metadata["papermill"] == {"input_path": "notebooks/x.py", "duration": 1.0}
+    assert "execution" not in cell.metadata
     stream, table, image = cell.outputs
     lines = stream["text"].splitlines()
     assert len(lines) == MAX_LINES and lines[0] == "line 0" and lines[-1] == "line 999"
