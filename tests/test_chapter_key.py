@@ -3,6 +3,8 @@ the data recipe and its parameters -- so a change to one project reruns only its
 
 from __future__ import annotations
 
+import shutil
+
 import nbformat
 
 from memnb.book import chapter_key, runner
@@ -161,3 +163,13 @@ def test_slim_caps_streams_and_drops_widgets():
     assert "text/html" not in table["data"] and "cut by memnb.book.slim" in table["data"]["text/plain"]
     assert image["data"]["image/png"] == "iVBOR"
     assert slim(nb) == 0  # idempotent
+
+
+def test_key_is_the_same_in_another_clone(tmp_path):
+    """Computed from file contents only: a fresh clone elsewhere gets the published page's key."""
+    name = "11_gate_sweep"
+    source = (ROOT / "notebooks" / f"{name}.py").read_text()
+    shutil.copytree(ROOT / "memnb", tmp_path / "memnb", ignore=shutil.ignore_patterns("__pycache__"))
+    here = chapter_key.inputs(name, source, {"profile": "cpu"})
+    there = chapter_key.inputs(name, source, {"profile": "cpu"}, tmp_path)
+    assert here == there and chapter_key.key_of(here) == chapter_key.key_of(there)
