@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from memnb.data import encode_corpus, get_tokenizer
 from memnb.eval.mauve import mauve_features, text_features
 from memnb.eval.nll import total_nll
 from memnb.hrs.model import EngramConfig, EngramLM
@@ -66,6 +67,8 @@ class Setup:
     batch_size: int = 16
     steps: int = 300
     lr: float = 3e-3
+    schedule: str = "cosine"  # memnb.train.TrainConfig.schedule
+    weight_decay: float = 0.1
     window: int = 32
     per_window: int = 2
     n_slots: int = 32
@@ -74,7 +77,7 @@ class Setup:
     engram_dropout: float = 0.1
     n_eval: int = 64
     probe_positions: tuple[int, ...] = ()  # () -> (window // 2, seq_len // 2, seq_len - 1)
-    n_samples: int = 48
+    n_samples: int = 48  # 0: no generations (and no MAUVE)
     prompt_len: int = 48
     gen_len: int = 80
     temperature: float = 0.8
@@ -141,9 +144,9 @@ def generation_prompts(ids: torch.Tensor, setup: Setup, seed: int) -> tuple[torc
 
 def run_arm(arm: str, seed: int, train_ids: torch.Tensor, val_ids: torch.Tensor, tokenizer, setup: Setup) -> dict:
     """Train ``arm`` with ``seed`` and measure it (module docstring, steps 1–4)."""
-    seed_everything(seed)
+    seed_everything(seed, threads=None)
     model = EngramLM(setup.model_config(arm, tokenizer.vocab_size))
-    tcfg = TrainConfig(steps=setup.steps, lr=setup.lr, warmup=max(1, setup.steps // 20))
+    tcfg = train_config(setup)
     t0 = time.perf_counter()
     history = train(
         model, random_windows(train_ids, setup.seq_len, setup.batch_size, seed), tcfg, desc=f"{arm} seed {seed}"
@@ -157,17 +160,8 @@ def run_arm(arm: str, seed: int, train_ids: torch.Tensor, val_ids: torch.Tensor,
     losses = {mode: heldout_loss(model, x, y, mode) for mode in modes}
     probe = causality_probe(model, x[:8], setup.probe_positions)
     xattn = cross_attention_stats(model, x[:16]) if ARMS[arm][0] == "xattn" else []
-    prompts, _ = generation_prompts(val_ids, setup, seed)
     t0 = time.perf_counter()
-    generations = {
-        mode: [
-            tokenizer.decode(row.tolist())
-            for row in sample_batch(
-                model, prompts, setup.gen_len, temperature=setup.temperature, top_k=setup.top_k, seed=seed, engram=mode
-            )
-        ]
-        for mode in (["present", "absent"] if arm in setup.off_arms else ["present"])
-    }
+    generations = {} if setup.n_samples == 0 else _generate(model, arm, seed, val_ids, tokenizer, setup)
     return {
         "arm": arm,
         "seed": seed,
@@ -181,6 +175,38 @@ def run_arm(arm: str, seed: int, train_ids: torch.Tensor, val_ids: torch.Tensor,
         "train_s": train_s,
         "generate_s": time.perf_counter() - t0,
         "setup": asdict(setup),
+    }
+
+
+def run_job(arm: str, seed: int, setup: Setup) -> dict:
+    """``run_arm`` on the book's character-level Shakespeare (training and validation plays), on one
+    torch thread: a job for ``memnb.parallel.run_jobs`` whose numbers do not depend on the worker count."""
+    torch.set_num_threads(1)
+    tok = get_tokenizer("char")
+    return run_arm(arm, seed, encode_corpus("train", tok), encode_corpus("validation", tok), tok, setup)
+
+
+def train_config(setup: Setup) -> TrainConfig:
+    """The training run of every arm: AdamW at ``lr`` after a 5% warmup, ``schedule``, ``weight_decay``."""
+    return TrainConfig(
+        steps=setup.steps,
+        lr=setup.lr,
+        warmup=max(1, setup.steps // 20),
+        schedule=setup.schedule,
+        weight_decay=setup.weight_decay,
+    )
+
+
+def _generate(model: EngramLM, arm: str, seed: int, val_ids: torch.Tensor, tokenizer, setup: Setup) -> dict:
+    prompts, _ = generation_prompts(val_ids, setup, seed)
+    return {
+        mode: [
+            tokenizer.decode(row.tolist())
+            for row in sample_batch(
+                model, prompts, setup.gen_len, temperature=setup.temperature, top_k=setup.top_k, seed=seed, engram=mode
+            )
+        ]
+        for mode in (["present", "absent"] if arm in setup.off_arms else ["present"])
     }
 
 

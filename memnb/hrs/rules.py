@@ -1,14 +1,14 @@
 """HRS's claims (chapters 30-33): the rules they are judged by, as data, with no results.
 
 The chapters' current (protocol-1) rules over the metric names that ``results/cpu/30_engram_leakage.json``,
-``31_entropy_gated_retrieval.json``, ``32_topic_routing.json`` and ``33_exp_kernel_attention.json``
-publish (templates: ``memnb.verdicts.legacy``). A probe value counts as a leak when it exceeds
+``31_entropy_gated_retrieval.json`` and ``32_topic_routing.json`` publish (templates:
+``memnb.verdicts.legacy``); chapter 33's rule is protocol 2 (issue 19). A probe value counts as a leak when it exceeds
 ``LEAK`` (causal arms give exactly 0).
 """
 
 from __future__ import annotations
 
-from memnb.verdicts import Rule, clause, diff
+from memnb.verdicts import Control, Design, Measure, Rule, clause, diff
 from memnb.verdicts.templates import all_or_none_seeds, all_seeds_beyond, check, compound
 
 LEAK = 1e-6  # causality probe: a logit change above this at earlier positions is a leak (ch. 30)
@@ -147,16 +147,77 @@ MAUVE_CONTAMINATION = compound(
 )
 
 # --- chapter 33: exponential-kernel attention --------------------------------------------------
-EXP_KERNEL = compound(
-    "hrs.exp_kernel",
-    {
-        "loss": all_seeds_beyond("loss", "delta_loss_dot_minus_exp", 0.0),
-        "separation": all_seeds_beyond("separation", "delta_auroc_play_exp_minus_dot", 0.0),
-    },
-    "all",
+# Protocol 2 (issue 19): each part of the claim is directional with delta = half the seed's own
+# number, and both parts need the models out of the n-gram regime (the positive control).
+SEED_LOSS_GAIN = 0.0175  # nats/char: the seed's val loss 1.6304 (dot) - 1.6129 (exp), one seed (tested)
+SEED_SEPARATION_GAIN = 0.034  # the seed's play-level accuracy 0.8021 (dot) -> 0.8358 (exp), "+3.4%" (tested)
+DELTA_KERNEL_LOSS = 0.0085  # half of the seed's 0.017 (as the issue states it; 0.0175 / 2 rounds to 0.0088)
+DELTA_KERNEL_SEPARATION = 0.017  # half of the seed's +3.4 points, on AUROC's scale
+
+REGIME_CONTROL_33 = Control(
+    Measure(
+        ("trigram_minus_dot_val_loss", "trigram_minus_exp_val_loss"),
+        "min",
+        units="nats/char",
+        label="min over the two arms of [loss(count trigram) − loss(arm)] on the same validation characters",
+    ),
+    ">",
+    0.0,
+    "the models have left the n-gram regime (an effect of the attention scores needs a model that uses context "
+    "beyond the last two characters): both arms' held-out loss is below the interpolated Witten-Bell count "
+    "trigram's, fitted on the training plays and scored on the same validation characters, on every seed",
+)
+DESIGN_33 = Design(
+    pairs="same seed: initialisation draw, training batches, validation text and evaluation pairs", n_min=3
+)
+
+EXP_KERNEL = Rule(
+    id="hrs.exp_kernel",
+    direction="greater",
     seed_says="+3.4% play-level separation at 256 chars (tied at line level); val loss 1.613 vs 1.630 (1 seed)",
-    evidence=["dot_soft_val_loss", "exp_seed_metric_play"],
-    note="d_loss = loss(dot) − loss(exp), d_auroc = AUROC(exp) − AUROC(dot) at play level, per seed",
+    parts=(
+        (
+            "loss",
+            Rule(
+                id="hrs.exp_kernel.loss",
+                direction="greater",
+                seed_says="val loss 1.6304 (dot) vs 1.6129 (exp): 0.017 nats lower with the kernel, one seed",
+                measure=diff(
+                    "dot_val_loss",
+                    "exp_val_loss",
+                    units="nats/char",
+                    label="val loss(dot) − val loss(exp) at the end of training, per seed",
+                ),
+                design=DESIGN_33,
+                control=REGIME_CONTROL_33,
+                delta=DELTA_KERNEL_LOSS,
+                delta_why="half the seed's own gain: its val loss fell 0.017 nats/char (1.6304 → 1.6129) with the "
+                "kernel; half of it is 0.0085",
+            ),
+        ),
+        (
+            "separation",
+            Rule(
+                id="hrs.exp_kernel.separation",
+                direction="greater",
+                seed_says="play-level separation 80.2% (dot) vs 83.6% (exp) at 256 chars: +3.4 points, one seed",
+                measure=diff(
+                    "exp_auroc_play",
+                    "dot_auroc_play",
+                    units="AUROC",
+                    label="play-level AUROC(exp) − AUROC(dot) on held-out plays, balanced pairs, per seed",
+                ),
+                design=DESIGN_33,
+                control=REGIME_CONTROL_33,
+                delta=DELTA_KERNEL_SEPARATION,
+                delta_why="half the seed's own gain of +3.4 points of pair accuracy (0.802 → 0.836); AUROC is also "
+                "a fraction of pairs ranked right (0.5 = none), so half of it, 0.017, is read on its scale",
+            ),
+        ),
+    ),
+    combine="all",
+    evidence=("dot_soft_val_loss", "exp_seed_metric_play", "seed_metric_majority_rate", "trigram_val_loss"),
+    note="each part directional with delta from the seed's numbers; the claim takes its weakest part",
 )
 
 RULES = {
