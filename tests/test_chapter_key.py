@@ -3,6 +3,8 @@ the data recipe and its parameters -- so a change to one project reruns only its
 
 from __future__ import annotations
 
+import shutil
+
 import nbformat
 
 from memnb.book import chapter_key, runner
@@ -148,8 +150,12 @@ def test_slim_caps_streams_and_drops_widgets():
         nbformat.v4.new_output("display_data", data={"text/plain": "t", "text/html": "<td>" * 100_000}),
         nbformat.v4.new_output("display_data", data={"image/png": "iVBOR", "text/plain": "<Figure>"}),
     ]
+    cell.metadata["execution"] = {"iopub.status.busy": "2026-12-02T11:17:14Z"}
     nb.cells.append(cell)
-    assert slim(nb) == 3
+    nb.metadata["papermill"] = {"input_path": {"cells": []}, "output_path": "/tmp/x.ipynb", "duration": 1.0}
+    assert slim(nb, source="notebooks/x.py") == 4
+    assert nb.metadata["papermill"] == {"input_path": "notebooks/x.py", "duration": 1.0}
+    assert "execution" not in cell.metadata
     stream, table, image = cell.outputs
     lines = stream["text"].splitlines()
     assert len(lines) == MAX_LINES and lines[0] == "line 0" and lines[-1] == "line 999"
@@ -157,3 +163,13 @@ def test_slim_caps_streams_and_drops_widgets():
     assert "text/html" not in table["data"] and "cut by memnb.book.slim" in table["data"]["text/plain"]
     assert image["data"]["image/png"] == "iVBOR"
     assert slim(nb) == 0  # idempotent
+
+
+def test_key_is_the_same_in_another_clone(tmp_path):
+    """Computed from file contents only: a fresh clone elsewhere gets the published page's key."""
+    name = "11_gate_sweep"
+    source = (ROOT / "notebooks" / f"{name}.py").read_text()
+    shutil.copytree(ROOT / "memnb", tmp_path / "memnb", ignore=shutil.ignore_patterns("__pycache__"))
+    here = chapter_key.inputs(name, source, {"profile": "cpu"})
+    there = chapter_key.inputs(name, source, {"profile": "cpu"}, tmp_path)
+    assert here == there and chapter_key.key_of(here) == chapter_key.key_of(there)

@@ -56,23 +56,29 @@ def leaderboard_scores(record: dict) -> tuple[pd.DataFrame, float]:
     return pd.DataFrame(rows).sort_values("mean", ascending=False), float(m["mean_chance"])
 
 
-def _save(fig: Figure, path: Path) -> None:
+def _save(fig: Figure, path: Path, dpi: int = 120) -> None:
     tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    fig.savefig(tmp, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     tmp.replace(path)
 
 
-def write(rows: list[Row], profile: str, book: Path, results: Path = RESULTS) -> list[Path]:
-    """Draw the key figures into ``book`` and write ``book/_key_figures.md``; returns the figures."""
+def verdicts_figure(rows: list[Row], profile: str) -> Figure:
+    """The landing figure: ``verdict_counts`` as stacked bars, one per seed system."""
     plotting.use_style()
-    made, blocks = [], []
     counts = verdict_counts(rows)
     fig = Figure(figsize=(7, 3.6))
     ax = fig.subplots()
     counts.iloc[::-1].plot.barh(stacked=True, ax=ax, color=[COLORS[v] for v in counts.columns], width=0.7)
     ax.set(xlabel="claims (count)", ylabel="", title=f"Verdicts per seed system ({profile} profile)")
     ax.legend(ncol=3, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
-    _save(fig, book / "_verdicts.png")
+    return fig
+
+
+def write(rows: list[Row], profile: str, book: Path, results: Path = RESULTS) -> list[Path]:
+    """Draw the key figures into ``book`` and write ``book/_key_figures.md``; returns the figures."""
+    plotting.use_style()
+    made, blocks = [], []
+    _save(verdicts_figure(rows, profile), book / "_verdicts.png")
     made.append(book / "_verdicts.png")
     blocks.append(
         "```{figure} _verdicts.png\n:width: 80%\n\nEvery finding's verdict (seed and audit claims), counted per "

@@ -263,12 +263,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default="cpu")
     ap.add_argument("--out", type=Path, default=BOOK / "ledger.md")
     ap.add_argument("--strict", action="store_true", help="exit 1 if a claim has no verdict")
+    ap.add_argument("--readme", action="store_true", help="also rewrite README.md's findings section and figure")
     args = ap.parse_args(argv)
     try:
         rows = write(args.profile, args.out)
         from memnb.book import landing  # draws with matplotlib: imported only when the page is built
 
         landing.write(rows, args.profile, args.out.parent)
+        if args.readme:
+            from memnb.book import readme
+
+            if args.profile != "cpu":
+                raise ValueError("--readme: the README reports the cpu results only (--profile cpu)")
+            changed = readme.write(rows, args.profile)
+            print(f"README.md: findings section {'rewritten' if changed else 'unchanged'}; figure {readme.FIGURE}")
     except (FileNotFoundError, ValueError) as e:
         print(f"memnb: {e}", file=sys.stderr)
         return 1

@@ -508,7 +508,7 @@ def _execute(
     done = nbformat.read(executed, as_version=4)
     done.metadata["memnb"] = {"key": key[0], "profile": profile, "params": params, "published": published}
     done.metadata["memnb"]["inputs"] = key[1]  # what the key hashes: a stale page names what changed
-    slim(done)
+    slim(done, source=f"notebooks/{name}.py")
     note = nbformat.v4.new_markdown_cell(rerun_note(name, params, ordered, wall_s, _rel(out_json)))
     done.cells.insert(1 if done.cells and done.cells[0].cell_type == "markdown" else 0, note)
     publish_together(

@@ -10,7 +10,10 @@ and caps what could grow without bound; figures stay as they are (PNG at ``figur
 - a stream (stdout/stderr) longer than ``MAX_LINES`` lines keeps its first and last lines
   with a note of how many were cut;
 - a rich output (HTML table, ...) over ``MAX_RICH_CHARS`` characters is replaced by its
-  ``text/plain`` form, with a note.
+  ``text/plain`` form, with a note;
+- papermill's ``input_path`` (the whole source notebook again, when it was given one as an
+  object: 20+ kB) becomes ``source``, its ``output_path`` (a temp folder) goes, and each cell's
+  kernel message timestamps (``metadata.execution``) go; papermill's per-cell durations stay.
 
 It returns the number of outputs changed; the notebook is edited in place.
 """
@@ -26,9 +29,16 @@ def _text(value) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
-def slim(nb) -> int:
+def slim(nb, source: str | None = None) -> int:
     changed = 0
+    pm = nb.metadata.get("papermill")
+    if pm is not None:
+        if not isinstance(pm.get("input_path"), str | None):
+            pm["input_path"] = source
+            changed += 1
+        pm.pop("output_path", None)
     for cell in nb.cells:
+        cell.get("metadata", {}).pop("execution", None)
         outputs = []
         for out in cell.get("outputs", []):
             data = out.get("data")
