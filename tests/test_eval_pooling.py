@@ -133,14 +133,29 @@ def test_the_callers_give_what_the_old_implementations_gave():
         "store_keys": unit(_reference(gpt, LISTS, 1).double().numpy()),
         "ams": _reference(gpt, LISTS, -1).double().numpy(),
     }
-    enc = engram_store.encode(gpt, LISTS, layer=1)
+    enc = engram_store.encode(gpt, LISTS, layer=1, skip_first=0)
     got = {
         "ts": ts.engrams(dec, LISTS),
         "routing": engram.engrams(gpt, LISTS, layer=1, window=4),
-        "store_keys": enc.keys,
+        "store_keys": engram_store.keys(enc.means, None),  # the seed's raw keys
         "ams": sessions.pooled_hidden(gpt, SpaceTok(), [" ".join(map(str, t)) for t in LISTS]).double().numpy(),
     }
     for name, value in got.items():
         np.testing.assert_allclose(value, by_hand[name], atol=1e-6, err_msg=name)
         np.testing.assert_allclose(value[:, :3], OLD[name], atol=2e-7, err_msg=name)
     np.testing.assert_allclose(enc.entropy, OLD["store_entropy"], atol=2e-6)
+
+
+def test_skip_first_leaves_the_first_positions_out_of_the_mean_only():
+    gpt = _gpt2()
+    full = hidden_sums(gpt, LISTS, layer=1, logit_stat=entropy_bits)
+    skip = hidden_sums(gpt, LISTS, layer=1, logit_stat=entropy_bits, skip_first=1, batch_size=3)
+    for i, t in enumerate(LISTS):
+        h = _reference(gpt, [t], 1)[0].double().numpy() * len(t)  # sum over every position
+        first = _reference(gpt, [t[:1]], 1)[0].double().numpy()  # position 1's state (causal: alone = in context)
+        np.testing.assert_allclose(skip.hidden[i], h - first, atol=1e-5)
+    np.testing.assert_array_equal(skip.counts, full.counts - 1)
+    np.testing.assert_allclose(skip.stat, full.stat, atol=1e-5)  # the logit statistic keeps every position
+    np.testing.assert_array_equal(skip.stat_counts, full.counts)
+    with pytest.raises(ValueError, match="longer than skip_first=9"):
+        hidden_sums(gpt, LISTS, layer=1, skip_first=9)

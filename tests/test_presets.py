@@ -128,13 +128,12 @@ TODAY = {
         "gen_len": (16, 40, 128),
     },
     "31_entropy_gated_retrieval": {
-        "n_needles": (8, 50, 100),
-        "distractors": ([5, 20], [20, 200, 2000], [20, 200, 2000]),
-        "passage_words": (40, 40, 40),
-        "pool_size": (120, 2400, 2400),
+        "n_needles": (4, 50, 100),
+        "distractors": ([20], [20, 200, 1000], [20, 200, 2000]),
+        "pool_size": (20, 1000, 2000),
         "gate_percentile": (50, 50, 50),
-        "gen_prompts": (2, 20, 50),
-        "gen_tokens": (12, 30, 30),
+        "gen_prompts": (1, 8, 50),
+        "gen_tokens": (4, 30, 30),
     },
     "32_topic_routing": {
         "lengths": (
@@ -280,7 +279,7 @@ def test_bad_profile() -> None:
         ("21_kv_memory", {"tasks": ["mem_nope"]}, "must be one of mem_brackets"),
         ("21_kv_memory", {"tasks": ["mem_copy"]}, r"must include the judged tasks \['mem_brackets'\]"),
         ("21_kv_memory", {"window": 8}, r"window \(8\) must be shorter than the shortest training sequence"),
-        ("31_entropy_gated_retrieval", {"pool_size": 10}, r"distractors \[5, 20\] need pool_size >= 20"),
+        ("31_entropy_gated_retrieval", {"pool_size": 10}, r"distractors \[20\] need pool_size >= 20"),
         ("32_topic_routing", {"sentence_len": 9}, r"sentence_len=9 must be one of lengths=\[8, 32, 128\]"),
         ("50_leaderboard", {"arms": '["attention", "gpt5"]'}, "must be one of attention"),
     ],

@@ -38,6 +38,7 @@ class Sums:
     hidden: np.ndarray  # [N, d] Σ_t h_t^(layer), float64
     counts: np.ndarray  # [N] tokens per text
     stat: np.ndarray | None  # [N] Σ_t logit_stat_t, float64 (None without logit_stat)
+    stat_counts: np.ndarray | None = None  # [N] tokens in ``stat`` (every token; ``counts`` skips ``skip_first``)
 
 
 def is_transformers_model(model: nn.Module) -> bool:
@@ -50,12 +51,18 @@ def unit(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=-1, keepdims=True).clip(1e-12)
 
 
+def n_layers_positions(model: nn.Module) -> tuple[int, int]:
+    """(blocks, positions) of a ``transformers`` model, by the generic config names (GPT-2's
+    ``n_layer`` / ``n_positions`` are aliases of them; Llama has only these)."""
+    return int(model.config.num_hidden_layers), int(model.config.max_position_embeddings)
+
+
 def _check(model: nn.Module, layer: int, longest: int, logit_stat) -> None:
     if not is_transformers_model(model):
         if layer != -1 or logit_stat is not None:
             raise ValueError("a memnb decoder offers only its final hidden state: layer=-1, no logit_stat")
         return
-    n_layers, n_pos = int(model.config.n_layer), int(model.config.n_positions)
+    n_layers, n_pos = n_layers_positions(model)
     if not -n_layers - 1 <= layer <= n_layers:
         raise ValueError(f"layer must be in 0..{n_layers} (0 = embeddings; negative counts from the end), got {layer}")
     if longest > n_pos:
@@ -83,10 +90,13 @@ def hidden_sums(
     sort: bool = False,
     logit_stat: Callable[[torch.Tensor], torch.Tensor] | None = None,
     device: torch.device | str | None = None,
+    skip_first: int = 0,
 ) -> Sums:
-    """Σ_t h_t^(layer) and the token count of each token list, each read as one fresh context."""
-    if not token_lists or any(len(t) == 0 for t in token_lists):
-        raise ValueError("need a non-empty list of non-empty token lists")
+    """Σ_t h_t^(layer) and the token count of each token list, each read as one fresh context.
+    ``skip_first``: the first positions left out of the hidden sum (not of ``logit_stat``), e.g.
+    a pretrained model's first position, whose massive activation outweighs the text."""
+    if not token_lists or any(len(t) <= max(skip_first, 0) for t in token_lists):
+        raise ValueError(f"need a non-empty list of token lists longer than skip_first={skip_first}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     _check(model, layer, max(len(t) for t in token_lists), logit_stat)
@@ -97,6 +107,7 @@ def hidden_sums(
     if sort:  # similar lengths per batch: less padding
         order.sort(key=lambda i: len(token_lists[i]))
     sums, counts, stat = [None] * len(token_lists), np.zeros(len(token_lists)), np.zeros(len(token_lists))
+    stat_counts = np.zeros(len(token_lists))
     for b in range(0, len(order), batch_size):
         rows = order[b : b + batch_size]
         width = max(len(token_lists[i]) for i in rows)
@@ -107,14 +118,19 @@ def hidden_sums(
             mask[j, : len(token_lists[i])] = 1.0
         ids, mask = ids.to(device), mask.to(device)
         h, s = _forward(model, ids, mask, layer, logit_stat)
-        hs = (h * mask[..., None]).sum(1).double().cpu().numpy()
+        keep = mask.clone()
+        keep[:, :skip_first] = 0.0
+        hs = (h * keep[..., None]).sum(1).double().cpu().numpy()
         for j, i in enumerate(rows):
             sums[i] = hs[j]
-        counts[rows] = mask.sum(1).cpu().numpy()
+        counts[rows] = keep.sum(1).cpu().numpy()
+        stat_counts[rows] = mask.sum(1).cpu().numpy()
         if s is not None:
             stat[rows] = (s * mask).sum(1).double().cpu().numpy()
     model.train(was)
-    return Sums(np.stack(sums), counts, stat if logit_stat is not None else None)
+    if logit_stat is None:
+        return Sums(np.stack(sums), counts, None)
+    return Sums(np.stack(sums), counts, stat, stat_counts)
 
 
 def pooled_hidden(

@@ -8,7 +8,7 @@ The chapters' current (protocol-1) rules over the metric names that ``results/cp
 
 from __future__ import annotations
 
-from memnb.verdicts import Control, Design, Measure, Rule, clause, diff
+from memnb.verdicts import Control, Design, Measure, Rule, clause, diff, measure
 from memnb.verdicts.templates import all_or_none_seeds, all_seeds_beyond, check, compound
 
 LEAK = 1e-6  # causality probe: a logit change above this at earlier positions is a leak (ch. 30)
@@ -81,20 +81,57 @@ CHAPTER_30 = {
     r.id: r for r in [V16_PREPEND_LEAKS, V18_CROSS_ATTENTION_FIXES, FIX_IS_CROSS_ATTENTION, V18_ENGRAM_INFORMATIVE]
 }
 
-# --- chapter 31: entropy-gated retrieval -------------------------------------------------------
-EGR_NIAH = all_seeds_beyond(
-    "hrs.egr_niah",
-    "seed_4bits_backbone_shakespeare_question_20_recall5",
-    0.8,
+# --- chapter 31: entropy-gated retrieval (protocol 2, issue 19) ------------------------------------
+# Keys from the pretrained reader (SmolLM2-135M, after 25 of its 30 blocks, the first position left
+# out of the mean, mean-centred), needles
+# and distractors from one domain (invented places), the seed's 4.0-bit write gate, the question
+# that names the needle, 20 distractors: the seed's setting. Metric names are chapter 31's
+# ``<gate>_<retriever>_<pool>_<query>_<n>_<score>``; ``miss5`` = 1 − recall@5 with the per-needle
+# misses of every seed as the bootstrap's examples.
+EGR_MISS_BOUND = 0.2
+EGR_MISS_BOUND_WHY = (
+    "the seed found 5 of its 5 needles in the top 5; one needle in five is the resolution of its own test, so a "
+    "store that misses more than one needle in five from its top 5 does not do what the seed reports"
+)
+EGR_CONTROL_RECALL = 0.9
+
+EGR_NIAH = Rule(
+    id="hrs.egr_niah",
+    direction="bound",
     seed_says="5/5 needles in the top 5 among 20 distractors, mean rank 1.2 (hand-written needles, GPT-2 block-4 keys)",
-    evidence=[
-        "seed_4bits_backbone_shakespeare_question_20_mrr",
-        "seed_4bits_backbone_needles_paraphrase_20_recall1",
-        "calibrated_backbone_shakespeare_question_20_recall5",
-        "gate_needles_stored",
-    ],
-    note="recall@5 per seed in the seed's setting: LM keys, the seed's 4.0-bit gate, the question naming the "
-    "needle, 20 Shakespeare distractors",
+    measure=Measure(
+        ("seed_4bits_reader_places_question_20_miss5",),
+        units="fraction of needles",
+        label="miss rate at 5 = 1 − recall@5 (reader keys, the seed's 4.0-bit gate, question naming the needle, "
+        "20 same-domain distractors)",
+    ),
+    design=Design(
+        paired=False,
+        pairs="one arm; each seed draws its own needles and distractors",
+        interval="bootstrap",
+        n_min=3,
+    ),
+    control=Control(
+        measure("none_bm25_places_question_20_recall5", units="recall@5"),
+        ">=",
+        EGR_CONTROL_RECALL,
+        "the needle can be found among these distractors from this question: BM25 on words, every text stored, puts "
+        "it in the top 5",
+    ),
+    bound=EGR_MISS_BOUND,
+    bound_why=EGR_MISS_BOUND_WHY,
+    evidence=(
+        "seed_4bits_reader_places_question_20_recall1",
+        "seed_4bits_reader_places_question_20_mrr",
+        "seed_4bits_reader_raw_places_question_20_recall5",
+        "seed_4bits_reader_places_paraphrase_20_recall1",
+        "seed_4bits_bm25_places_paraphrase_20_recall1",
+        "gate_needles_stored_at_4bits",
+    ),
+    note="pretrained reader SmolLM2-135M-Instruct (frozen fp32), keys after 25 of 30 blocks (the seed's relative "
+    "depth, 5 of 6), the mean over every position but the first (its massive activation), centred on the mean "
+    "state of the distractor pool; needles and distractors are paragraphs about "
+    "invented places; a needle the gate refuses is a miss",
 )
 
 CHAPTER_31 = {EGR_NIAH.id: EGR_NIAH}

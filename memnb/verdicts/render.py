@@ -126,7 +126,11 @@ def rule_markdown(r: Rule, heading: bool = True, seed: bool = True, depth: int =
         lines.append(f"{pad}- The seed says: {r.seed_says}")
     if r.measure is not None:
         units = f", in {r.measure.units}" if r.measure.units else ""
-        sign = "; positive means as the seed says" if r.protocol == 2 and r.direction != "property" else ""
+        sign = ""
+        if r.protocol == 2 and r.direction == "bound":
+            sign = "; the claim is Δ ≤ b"
+        elif r.protocol == 2 and r.direction != "property":
+            sign = "; positive means as the seed says"
         name = "Δ" if r.protocol == 2 else "Measure"
         lines.append(f"{pad}- {name} = {r.measure.text()}{units}{sign}.")
     if r.comparisons:

@@ -52,3 +52,28 @@ def generation_entropies(
     ids = (prompt + generated)[-lm.max_context :]
     logits = lm(torch.tensor([ids]))[0][0]
     return entropy_bits(logits[len(ids) - len(generated) - 1 : -1]).tolist()
+
+
+@torch.inference_mode()
+def reader_generation_entropies(
+    model, tokenizer, prompts: list[str], n_tokens: int, *, seed: int, temperature: float = 0.9, top_k: int = 50,
+    batch_size: int = 8,
+) -> list[list[float]]:  # fmt: skip
+    """Per prompt, the entropies (bits, of the raw next-token logits at temperature 1, as the seed
+    measured them) at each of ``n_tokens`` positions sampled at ``temperature`` / ``top_k`` by a
+    ``transformers`` causal LM (left-padded batches, KV cache; ``torch.manual_seed(seed)`` before
+    each batch, so the samples are fixed by ``seed``). Sampling runs on past a stop token."""
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    out: list[list[float]] = []
+    for b in range(0, len(prompts), batch_size):
+        enc = tokenizer(list(prompts[b : b + batch_size]), return_tensors="pt", padding=True, add_special_tokens=False)
+        torch.manual_seed(seed + b)
+        gen = model.generate(
+            **enc, max_new_tokens=n_tokens, min_new_tokens=n_tokens, do_sample=True, temperature=temperature,
+            top_k=top_k, output_logits=True, return_dict_in_generate=True, pad_token_id=tokenizer.pad_token_id,
+        )  # fmt: skip
+        h = entropy_bits(torch.stack(gen.logits, dim=1))  # [B, n_tokens]
+        out += h.tolist()
+    return out

@@ -3,19 +3,23 @@ test was easy: book/appendix/hrs.md §4).
 
 The seed hand-wrote 5 fictional needle paragraphs, each with a question that names the needle's
 unique proper noun. Here every needle is drawn from one template with invented names, so there
-are as many as a test needs and none can be in the backbone's training text:
+are as many as a test needs and none can be in any model's training text:
 
     text:       "The {kind} of {Name} stands beside the river {River}. It was founded in {year} by
-                 {Founder}, ... its {colour} gates ... a bell that rings {count} times at dawn."
+                 {Founder}, ... its {colour} gates and the bell that rings {count} times at dawn."
     question:   "Who founded the {kind} of {Name}, and in which year?"    (names the needle)
-    paraphrase: "Which {kind} has {colour} gates and a bell that rings {count} times at dawn?"
-                (no invented word: it matches only by meaning, not by the unique name)
+    paraphrase: "Which {kind'}, with {colour'} entrances, sounds {count as digits} peals every
+                 sunrise?"  ({kind'}, {colour'}: a synonym from ``KIND_SYNONYMS`` / ``COLOUR_SYNONYMS``)
 
-``answer`` holds the founder and the year.
+The paraphrase shares **no content word** with the needle (``content_words``: lower-cased words
+outside ``STOPWORDS``, two words counting as shared when they share their first 5 letters, so
+"rings"/"ring" or "founded"/"founder" do): it can match only by meaning. ``answer`` holds the
+founder and the year.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +29,35 @@ SYLLABLES += ("ash", "lyn", "dre", "vos", "kel", "ith", "bar", "nu", "ost", "fen
 KINDS = ("observatory", "monastery", "shipyard", "library", "foundry", "lighthouse", "academy", "vineyard", "mill")
 COLOURS = ("red", "green", "blue", "white", "black", "golden", "silver", "grey", "yellow", "violet")
 COUNTS = ("three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+# Synonyms that share no content word (nor 5-letter stem) with the needle template's words.
+KIND_SYNONYMS = {
+    "observatory": "stargazing station",
+    "monastery": "cloister",
+    "shipyard": "boatworks",
+    "library": "archive",
+    "foundry": "ironworks",
+    "lighthouse": "beacon",
+    "academy": "college",
+    "vineyard": "winery",
+    "mill": "grinding house",
+}
+COLOUR_SYNONYMS = {
+    "red": "scarlet",
+    "green": "emerald",
+    "blue": "azure",
+    "white": "ivory",
+    "black": "ebony",
+    "golden": "gilded",
+    "silver": "mirror-bright",
+    "grey": "slate-coloured",
+    "yellow": "saffron",
+    "violet": "purple",
+}
+COUNT_DIGITS = {c: str(i) for i, c in enumerate(COUNTS, start=3)}
+STOPWORDS = frozenset(
+    "a an and the of in on at by to for from with its it is was which who what whose there that this "
+    "every each has have had be as or".split()
+)
 # Each needle takes two distinct two-syllable names (river, founder's first name) of the 29² = 841
 # there are, and one distinct (kind, colour, count) triple of 900: 400 needles always fit.
 MAX_NEEDLES = 400
@@ -67,6 +100,22 @@ def make_needles(n: int, seed: int) -> list[Needle]:
             f"bell that rings {count} times at dawn."
         )
         question = f"Who founded the {kind} of {name}, and in which year?"
-        paraphrase = f"Which {kind} has {colour} gates and a bell that rings {count} times at dawn?"
+        paraphrase = (
+            f"Which {KIND_SYNONYMS[kind]}, with {COLOUR_SYNONYMS[colour]} entrances, sounds "
+            f"{COUNT_DIGITS[count]} peals every sunrise?"
+        )
         needles.append(Needle(name, text, question, paraphrase, (founder, year)))
     return needles
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased words (letters and digits, split at hyphens) of ``text`` outside ``STOPWORDS``."""
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS}
+
+
+def shared_content_words(a: str, b: str, stem: int = 5) -> set[str]:
+    """Content words of ``a`` that also occur in ``b``, two words matching when equal or when both
+    are at least ``stem`` letters long and begin with the same ``stem`` letters."""
+    wb = content_words(b)
+    stems = {w[:stem] for w in wb if len(w) >= stem}
+    return {w for w in content_words(a) if w in wb or (len(w) >= stem and w[:stem] in stems)}

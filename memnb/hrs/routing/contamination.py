@@ -235,7 +235,7 @@ def run_seed(
         "rows": rows,
         "mauve_human": mauve_mean(p_cont, human_feats, setup.kmeans_seeds, seed * 1000),
         "routing_acc": float(np.mean(routed_ok)),
-        "routing_chance": 1.0 / len(ref_plays),
+        "routing_chance": 1.0 / len(pools),  # the manager holds every pool play's chunks (R ∪ O), as many each
         "n_clusters": len(manager.clusters),
         "example_prompt": tok.decode(prompts[0].prompt),
         "example_reference": refs[0],
