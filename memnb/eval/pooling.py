@@ -55,7 +55,9 @@ def _check(model: nn.Module, layer: int, longest: int, logit_stat) -> None:
         if layer != -1 or logit_stat is not None:
             raise ValueError("a memnb decoder offers only its final hidden state: layer=-1, no logit_stat")
         return
-    n_layers, n_pos = int(model.config.n_layer), int(model.config.n_positions)
+    cfg = model.config  # GPT-2 names its sizes n_layer / n_positions, Llama num_hidden_layers / max_position_embeddings
+    n_layers = int(getattr(cfg, "n_layer", None) or cfg.num_hidden_layers)
+    n_pos = int(getattr(cfg, "n_positions", None) or cfg.max_position_embeddings)
     if not -n_layers - 1 <= layer <= n_layers:
         raise ValueError(f"layer must be in 0..{n_layers} (0 = embeddings; negative counts from the end), got {layer}")
     if longest > n_pos:
