@@ -1,5 +1,6 @@
 # memnb: two commands on a fresh machine.
-#   make book   # install, prepare data, run every chapter (papermill, PROFILE=cpu), render HTML
+#   make book   # install, prepare data, run each chapter whose page is missing or stale, render HTML
+#   make html   # render the published (committed) pages only, running nothing
 #   make test   # install, prepare data, pytest + nbval on every chapter at the `ci` profile
 PROFILE ?= cpu
 PYTHON ?= python3
@@ -34,10 +35,16 @@ data: venv
 chapters: data
 	$(PY) -m memnb run all --profile $(PROFILE)
 
+# html renders what is published, running nothing: the pages of book/chapters/ (cpu, committed)
+# or book/chapters-$(PROFILE)/, a note page for a chapter with none, a warning on a stale one
+# (memnb.book.site assembles them with the ledger into $(SITE)). book runs every missing or
+# stale chapter first. PROFILE=ci is a smoke test (one seed), never the book: built apart.
+SITE := _build/site/$(PROFILE)
+HTML_OUT := $(if $(filter cpu,$(PROFILE)),book,$(SITE))
 html: venv
-	$(PY) -m memnb ledger --profile $(PROFILE)
-	$(VENV)/bin/jupyter-book build --all -W -n --keep-going --path-output book .
-	@echo "book: $(CURDIR)/book/_build/html/index.html"
+	$(PY) -m memnb.book.site --profile $(PROFILE) --out $(SITE)
+	$(VENV)/bin/jupyter-book build --all -W -n --keep-going --path-output $(HTML_OUT) $(SITE)
+	@echo "book: $(CURDIR)/$(HTML_OUT)/_build/html/index.html"
 
 book: chapters
 	$(MAKE) html
@@ -64,4 +71,4 @@ bench: venv
 	env -u OMP_WAIT_POLICY $(PY) -m memnb bench --train
 
 clean:
-	rm -rf _build book/_build book/chapters runs
+	rm -rf _build book/_build book/chapters-ci runs  # book/chapters/ holds the committed cpu pages: kept

@@ -140,7 +140,7 @@ def test_failing_cell_publishes_nothing(book):
     with pytest.raises(runner.ChapterError, match=failed):
         runner.run_chapter("99_toy", "ci", {}, progress=False)
     assert not (root / "results").exists() or not list((root / "results").rglob("*.json"))
-    assert not (root / "book" / "chapters" / "99_toy.ipynb").exists()
+    assert not (root / "book" / "chapters-ci" / "99_toy.ipynb").exists()
     assert (root / "runs" / "failed" / "99_toy.ipynb").exists()
 
 

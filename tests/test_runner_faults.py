@@ -132,7 +132,7 @@ def test_gpu_profile_without_cuda_needs_the_flag(book, monkeypatch):
     assert runner.prepare("99", "gpu", {}, allow_cpu=True)[2] == {"profile": "gpu"}
 
 
-@pytest.mark.parametrize("blocked", ["results/ci", "book/chapters", "runs"])
+@pytest.mark.parametrize("blocked", ["results/ci", "book/chapters-ci", "runs"])
 def test_unwritable_targets_are_found_before_running(book, capsys, blocked):
     (book / blocked).parent.mkdir(parents=True, exist_ok=True)
     (book / blocked).write_text("a file where a folder should be")

@@ -250,7 +250,7 @@ def write(
     """Write the ledger page ``out`` and, beside it, ``_ledger_summary.md`` (included by the
     landing page)."""
     rows = gather(profile, claims_path, results)
-    pages = {p.stem for p in (out.parent / "chapters").glob("*.ipynb")}
+    pages = {p.stem for p in (out.parent / "chapters").glob("*") if p.suffix in (".ipynb", ".md")}  # .md: a note
     atomic_write_text(out, render(rows, profile, pages))
     atomic_write_text(out.parent / "_ledger_summary.md", summary(rows))
     return rows

@@ -7,15 +7,10 @@ overrides with; the project chapters' presets live beside their code (``memnb/<p
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
-from memnb.ams.presets import AmsV4
-from memnb.drex.presets import DrexModel, EmaBootstrap, GateSweep
-from memnb.hrs.presets import EngramLeakage, EntropyGatedRetrieval, ExpKernelAttention, TopicRouting
-from memnb.leaderboard.presets import Leaderboard
-from memnb.memarch.presets import KvMemory
 from memnb.profiles import Preset, per_profile
-from memnb.relsm.presets import Ladder
 
 
 @dataclass(frozen=True)
@@ -49,27 +44,44 @@ class MemoryZoo(Preset):
     bench_lengths: list[int] = per_profile(ci=[128, 256], cpu=[512, 2048, 8192], gpu=[512, 2048, 8192, 32768], low=1)
 
 
-PRESETS: dict[str, type[Preset]] = {
-    "00_data": Data,
-    "01_baseline": Baseline,
-    "02_memory_zoo": MemoryZoo,
-    "10_ema_bootstrap": EmaBootstrap,
-    "11_gate_sweep": GateSweep,
-    "12_drex_model": DrexModel,
-    "20_relsm_ladder": Ladder,
-    "21_kv_memory": KvMemory,
-    "30_engram_leakage": EngramLeakage,
-    "31_entropy_gated_retrieval": EntropyGatedRetrieval,
-    "32_topic_routing": TopicRouting,
-    "33_exp_kernel_attention": ExpKernelAttention,
-    "40_ams_v4": AmsV4,
-    "50_leaderboard": Leaderboard,
+# Each chapter's preset as "module:Class", imported only when asked for, so that a chapter imports
+# its own project's presets and no other's (``memnb.book.chapter_key`` keys a chapter on the
+# modules it imports; tests may put a class here directly).
+PRESETS: dict[str, str | type[Preset]] = {
+    "00_data": "memnb.book.presets:Data",
+    "01_baseline": "memnb.book.presets:Baseline",
+    "02_memory_zoo": "memnb.book.presets:MemoryZoo",
+    "10_ema_bootstrap": "memnb.drex.presets:EmaBootstrap",
+    "11_gate_sweep": "memnb.drex.presets:GateSweep",
+    "12_drex_model": "memnb.drex.presets:DrexModel",
+    "20_relsm_ladder": "memnb.relsm.presets:Ladder",
+    "21_kv_memory": "memnb.memarch.presets:KvMemory",
+    "30_engram_leakage": "memnb.hrs.presets:EngramLeakage",
+    "31_entropy_gated_retrieval": "memnb.hrs.presets:EntropyGatedRetrieval",
+    "32_topic_routing": "memnb.hrs.presets:TopicRouting",
+    "33_exp_kernel_attention": "memnb.hrs.presets:ExpKernelAttention",
+    "40_ams_v4": "memnb.ams.presets:AmsV4",
+    "50_leaderboard": "memnb.leaderboard.presets:Leaderboard",
 }
 
 
-def preset_class(chapter: str) -> type[Preset]:
-    """The ``Preset`` class of a chapter (its full name, e.g. ``"01_baseline"``)."""
+def _entry(chapter: str) -> str | type[Preset]:
     try:
         return PRESETS[chapter]
     except KeyError:
         raise ValueError(f"chapter {chapter!r} has no preset; known: {', '.join(PRESETS)}") from None
+
+
+def preset_class(chapter: str) -> type[Preset]:
+    """The ``Preset`` class of a chapter (its full name, e.g. ``"01_baseline"``)."""
+    entry = _entry(chapter)
+    if isinstance(entry, str):
+        module, _, name = entry.partition(":")
+        return getattr(importlib.import_module(module), name)
+    return entry
+
+
+def preset_module(chapter: str) -> str:
+    """The module that defines a chapter's preset (``"memnb.drex.presets"``), without importing it."""
+    entry = _entry(chapter)
+    return entry.partition(":")[0] if isinstance(entry, str) else entry.__module__

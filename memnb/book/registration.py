@@ -22,7 +22,7 @@ from memnb.cache import ROOT
 
 PUBLISHED_PROFILES = ("cpu", "gpu")
 # Paths a run itself writes, so their changes do not make a tree dirty for the next chapter.
-RUN_OUTPUTS = ("results/",)
+RUN_OUTPUTS = ("results/", "book/chapters")  # book/chapters/ (cpu) and book/chapters-<profile>/ pages
 # The project package that holds each claim system's rules file.
 RULES_PACKAGE = {
     "drex": "drex",

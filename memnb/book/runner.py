@@ -9,7 +9,9 @@
    gpu`` without CUDA is refused (``allow_cpu=True`` runs it on the CPU anyway);
 3. decides where the run goes: a run with the profile's default parameters (an override equal to
    its default counts as none) is the published one, ``results/<profile>/<chapter>.json`` and
-   ``book/chapters/<chapter>.ipynb``; any other run is *custom* and goes to
+   the page, ``book/chapters/<chapter>.ipynb`` at ``cpu`` (committed beside ``results/cpu/``: the
+   book a fresh clone renders without running anything) or ``book/chapters-<profile>/`` at the
+   other profiles (``chapters-ci/`` is git-ignored: a smoke test, never the book); any other run is *custom* and goes to
    ``runs/<profile>-custom/<chapter>-<tag>.json`` and ``.ipynb`` beside it (``tag`` hashes the
    parameters), never over the published numbers. Both folders are checked writable first;
 4. executes it with papermill (parameters injected after the ``parameters`` cell, the kernel over
@@ -17,19 +19,22 @@
    fills and ``MEMNB_PROGRESS`` at a log whose lines (step, loss, seed of the training loops) the
    runner relays to the console, so the executed notebook keeps no progress output;
 5. only if every cell succeeded: writes the JSON (the staged record plus ``env`` and ``wall_s``)
-   and the notebook together, both or neither (each staged beside its target, then renamed). A
-   failure leaves both untouched, keeps the failed notebook under ``runs/failed/`` and raises
-   ``ChapterError`` naming the chapter, the cell (its number and heading) and the error. An
-   interrupt (SIGINT, or SIGTERM through the CLI) removes the run's work folder and publishes nothing.
+   and the notebook (slimmed to commit, ``memnb.book.slim``) together, both or neither (each
+   staged beside its target, then renamed). A failure leaves both untouched, keeps the failed
+   notebook under ``runs/failed/`` and raises ``ChapterError`` naming the chapter, the cell (its
+   number and heading) and the error. An interrupt (SIGINT, or SIGTERM through the CLI) removes
+   the run's work folder and publishes nothing.
 
-A chapter whose source, parameters and ``memnb`` package are unchanged since its last run is
-skipped (the key is stored in the executed notebook's metadata); ``force=True`` reruns it.
+A chapter whose own inputs are unchanged since its last run is skipped: its notebook, the
+``memnb`` modules it imports (transitively), the data recipe and its parameters
+(``memnb.book.chapter_key``; the key and the inputs are stored in the executed notebook's
+``metadata.memnb``, so a fresh clone checks them against the committed page); ``force=True``
+reruns it.
 """
 
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 import os
 import resource
@@ -44,11 +49,12 @@ from pathlib import Path
 from typing import Any
 
 from memnb import profiles
-from memnb.book import registration
+from memnb.book import chapter_key, registration
 from memnb.cache import ROOT, config_hash
 
 NOTEBOOKS = ROOT / "notebooks"
-BOOK_CHAPTERS = ROOT / "book" / "chapters"
+BOOK_CHAPTERS = ROOT / "book" / "chapters"  # the published (cpu) pages, committed
+BOOK_PROFILE = "cpu"  # the profile whose pages are the book; others go to book/chapters-<profile>/
 RESULTS = ROOT / "results"
 RUNS = ROOT / "runs"
 FAILED = RUNS / "failed"
@@ -107,17 +113,31 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def _package_digest() -> str:
-    h = hashlib.sha256()
-    for path in sorted((ROOT / "memnb").rglob("*.py")):
-        h.update(str(path.relative_to(ROOT)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
+def run_key(name: str, source: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The chapter's key and the inputs it hashes (``memnb.book.chapter_key``)."""
+    record = chapter_key.inputs(name, source, params, ROOT)
+    return chapter_key.key_of(record), record
 
 
-def run_key(source: str, profile: str, params: dict[str, Any]) -> str:
-    blob = json.dumps([source, profile, params, _package_digest()], sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+def pages_dir(profile: str) -> Path:
+    """Where a profile's published pages go: ``book/chapters/`` for the book's profile (``cpu``),
+    ``book/chapters-<profile>/`` otherwise."""
+    return BOOK_CHAPTERS if profile == BOOK_PROFILE else BOOK_CHAPTERS.with_name(f"{BOOK_CHAPTERS.name}-{profile}")
+
+
+def page_status(name: str, source: str, params: dict[str, Any], out_json: Path, out_nb: Path) -> list[str]:
+    """Why the page at ``out_nb`` must be (re)made: ``[]`` when it is up to date, else the
+    reasons (``"no page"``, ``"no results"``, or the inputs that changed)."""
+    import nbformat
+
+    missing = [what for what, p in (("no page", out_nb), ("no results", out_json)) if not p.exists()]
+    if missing:
+        return missing
+    key, record = run_key(name, source, params)
+    meta = nbformat.read(out_nb, as_version=4).metadata.get("memnb", {})
+    if meta.get("key") == key:
+        return []
+    return chapter_key.changed(meta.get("inputs"), record)
 
 
 @dataclass
@@ -129,6 +149,7 @@ class RunOutcome:
     results: Path
     notebook: Path
     published: bool = True  # False: custom parameters, written under runs/<profile>-custom/
+    reason: str = ""  # why it ran: the inputs that changed, "no page", "forced"
 
 
 def rerun_note(name: str, params: dict[str, Any], record: dict, wall_s: float, results: str | None = None) -> str:
@@ -232,7 +253,7 @@ def outputs(name: str, params: dict[str, Any]) -> tuple[Path, Path]:
     profile's defaults, ``runs/<profile>-custom/<name>-<tag>.{json,ipynb}`` for anything else."""
     profile = params["profile"]
     if is_published(params):
-        return RESULTS / profile / f"{name}.json", BOOK_CHAPTERS / f"{name}.ipynb"
+        return RESULTS / profile / f"{name}.json", pages_dir(profile) / f"{name}.ipynb"
     stem = RUNS / f"{profile}-custom" / f"{name}-{config_hash(params, 8)}"
     return stem.with_suffix(".json"), stem.with_suffix(".ipynb")
 
@@ -380,33 +401,35 @@ def run_chapter(
     allow_cpu: bool = False,
 ) -> RunOutcome:
     import jupytext
-    import nbformat
 
     name, source, params = prepare(chapter, profile, overrides or {}, allow_cpu=allow_cpu)
     published = is_published(params)
+    key, inputs = run_key(name, source, params)
+    out_json, out_nb = outputs(name, params)
+    reasons = ["forced"] if force else page_status(name, source, params, out_json, out_nb)
+    if not reasons:  # an up-to-date page needs no clean tree: nothing is written
+        return RunOutcome(name, profile, "up to date", 0.0, out_json, out_nb, published)
     if published:
         try:
             registration.require_clean_tree(profile)
         except registration.RegistrationError as e:
             raise ChapterError(f"{name}: {e}") from None
-    key = run_key(source, profile, params)
-    out_json, out_nb = outputs(name, params)
-    if not force and out_nb.exists() and out_json.exists():
-        meta = nbformat.read(out_nb, as_version=4).metadata.get("memnb", {})
-        if meta.get("key") == key:
-            return RunOutcome(name, profile, "up to date", 0.0, out_json, out_nb, published)
     check_writable(RUNS, out_json.parent, out_nb.parent)
 
     nb = jupytext.reads(source, fmt="py:percent")
     RUNS.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=RUNS))
     try:
-        return _execute(nb, name, params, key, work, (out_json, out_nb), progress)
+        outcome = _execute(nb, name, params, (key, inputs), work, (out_json, out_nb), progress)
+        outcome.reason = ", ".join(reasons)
+        return outcome
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _execute(nb, name: str, params: dict, key: str, work: Path, out: tuple[Path, Path], progress: bool) -> RunOutcome:
+def _execute(
+    nb, name: str, params: dict, key: tuple[str, dict], work: Path, out: tuple[Path, Path], progress: bool
+) -> RunOutcome:
     """Execute ``nb`` in the work folder ``work``, then publish it to ``out`` (JSON, notebook)."""
     import nbformat
     import papermill
@@ -477,12 +500,15 @@ def _execute(nb, name: str, params: dict, key: str, work: Path, out: tuple[Path,
             f"profile={record.get('profile')!r}; expected {name!r}/{profile!r}"
         )
     from memnb.book.chapter import env_info
+    from memnb.book.slim import slim
 
     keys = ["schema", "chapter", "profile", "seeds", "params"]
     ordered = {k: record[k] for k in keys} | {"env": env_info() | timing, "wall_s": wall_s}
     ordered |= {k: v for k, v in record.items() if k not in keys}
     done = nbformat.read(executed, as_version=4)
-    done.metadata["memnb"] = {"key": key, "profile": profile, "params": params, "published": published}
+    done.metadata["memnb"] = {"key": key[0], "profile": profile, "params": params, "published": published}
+    done.metadata["memnb"]["inputs"] = key[1]  # what the key hashes: a stale page names what changed
+    slim(done)
     note = nbformat.v4.new_markdown_cell(rerun_note(name, params, ordered, wall_s, _rel(out_json)))
     done.cells.insert(1 if done.cells and done.cells[0].cell_type == "markdown" else 0, note)
     publish_together(
