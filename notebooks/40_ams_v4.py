@@ -198,8 +198,8 @@ t0 = time.perf_counter()
 models, log, s_per_step = study.train_models(reader, tok, ch.seeds, p)
 ch.timings["train_s"] = round(time.perf_counter() - t0, 1)
 ch.timings["train_s_per_step"] = round(float(np.mean(list(s_per_step.values()))), 2)
-first = log[log.step < 5].groupby("seed").obj.mean()
-last = log[log.step >= p.train_steps - 5].groupby("seed").obj.mean()
+first = log[log.step < 5].groupby("seed")["obj"].mean()
+last = log[log.step >= p.train_steps - 5].groupby("seed")["obj"].mean()
 ch.metric("qa_nll_first5", first.tolist())
 ch.metric("qa_nll_last5", last.tolist())
 ch.metric("prefix_scale_trained", [float(models[s]["trained"].cross.scale.detach()) for s in ch.seeds])
@@ -391,14 +391,28 @@ e7 = E7.groupby(["beta", "seed"]).mean(numeric_only=True)
 for b in p.e7_betas:
     for col in ("substring", "strict", "distinct"):
         ch.metric(f"e7_beta{b:g}_{col}", e7.loc[b][col].tolist())
-display(E7.groupby("beta")[["substring", "strict", "distinct", "max_repeat"]].mean().round(3))
-E7[E7.beta == max(p.e7_betas)][["reply"]].head(4)
+e7m = E7.groupby("beta")[["substring", "strict", "distinct", "max_repeat"]].mean()
+best = float(e7m.substring.idxmax())
+print(f"best substring score at beta = {best:g}: substring {e7m.substring[best]:.3f} vs strict {e7m.strict[best]:.3f}, "
+      f"distinct-token ratio {e7m.distinct[best]:.3f} (beta = 0: substring {e7m.substring[0.0]:.3f}, "
+      f"distinct {e7m.distinct[0.0]:.3f})")  # fmt: skip
+display(e7m.round(3))
+E7[E7.beta == best][["reply"]].head(4)
 
 # %% [markdown]
 # ## The answer
 
 # %%
 ch.judge()
+
+# %% [markdown]
+# %%
+mm = {k: float(np.mean(v["values"])) if isinstance(v, dict) else v for k, v in ch.metrics.items()}
+print(f"A on the sessions it was trained on: strict {mm['capacity_strict_A_trained']:.3f} "
+      f"(floor {mm['capacity_strict_floor']:.3f}); on held-out sessions: {mm['strict_A_trained']:.3f} "
+      f"(floor {mm['strict_floor']:.3f}, oracle text {mm['strict_oracle']:.3f}, bm25@1 {mm['strict_bm25at1']:.3f}, "
+      f"C {mm['strict_C_trained']:.3f}); prefix cosine across questions on one store "
+      f"{mm['e4_trained_prefix_cos']:.4f}")  # fmt: skip
 
 # %% [markdown]
 # **Reading the verdicts.** The recall rows above are the chapter's answer: with the fact as text
