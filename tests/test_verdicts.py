@@ -235,6 +235,7 @@ def test_compound_takes_the_weakest_part():
     assert e["verdict"] == "INCONCLUSIVE" and e["weakest_part"] == "error"
     assert "weakest part's verdict (error)" in e["we_measured"]
     assert e["bound"] == 0.15 and e["effect"] == e["parts"][1]["effect"]
+    assert e["direction"] == "bound"  # the entry's effect, bound and direction are the weakest part's
     m["err"] = [0.30, 0.31, 0.29]
     assert judge(_compound(g, b), m)["verdict"] == "REFUTED"
 

@@ -1,34 +1,36 @@
-"""Parameters of chapter 40 (AMS v4), per profile.
+"""Parameters of chapter 40 (AMS v4 on the frozen pretrained reader), per profile.
 
-``reader_steps`` sizes the cached reader (``memnb.ams.reader``); ``n_sessions`` random sessions per
-seed of ``n_identity`` personal facts and ``n_distractors`` impersonal ones feed the harness; the
-``e*`` fields size experiments E1-E7 (book/appendix/ams.md §2 and §7).
+Per seed: ``n_train`` training fact sessions (the capacity set), ``train_steps`` QA steps of
+``train_batch`` sessions through the reader, ``n_eval`` held-out sessions read in every mode
+(``new`` tokens decoded for the strict score); E1 on ``e1_prompts`` questions with ``e1_new``-token
+replies; E2 on ``e2_sessions`` sessions after ``e2_steps`` auxiliary-loss steps; E5 on stores of
+``e5_n`` facts; E7 on ``e7_sessions`` sessions at every β of ``e7_betas``, ``e7_new`` tokens.
+Sized from the pilot in the chapter's text (book/appendix/ams.md §7).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from memnb.ams.sessions import DISTRACTORS, SLOTS
 from memnb.profiles import Preset, per_profile
 
 
 @dataclass(frozen=True)
 class AmsV4(Preset):
-    """Chapter 40: the reader, the AMS variants, the session harness and E1-E7."""
+    """Chapter 40: AMS v4 read through SmolLM2-135M-Instruct."""
 
-    reader_steps: int = per_profile(ci=4, cpu=400, gpu=3000, low=1)
-    n_sessions: int = per_profile(ci=2, cpu=17, gpu=100, low=1)
-    n_identity: int = per_profile(ci=2, cpu=3, gpu=5, low=1, high=len(SLOTS))  # personal facts per session
-    n_distractors: int = per_profile(ci=2, cpu=4, gpu=5, low=0, high=len(DISTRACTORS))
-    max_new: int = per_profile(ci=4, cpu=10, gpu=30, low=1)
-    train_steps: int = per_profile(ci=2, cpu=60, gpu=60, low=1)
-    alt_steps: int = per_profile(ci=2, cpu=60, gpu=1000, low=1)
-    e1_sessions: int = per_profile(ci=1, cpu=3, gpu=20, low=1)
-    e2_sessions: int = per_profile(ci=1, cpu=6, gpu=50, low=1)
-    e3_n: list[int] = per_profile(ci=[1, 2, 5], cpu=[1, 2, 5, 10, 20, 40], gpu=[1, 2, 5, 10, 20, 40], low=1)
-    e3_queries: int = per_profile(ci=1, cpu=6, gpu=100, low=1)
-    e4_pairs: int = per_profile(ci=1, cpu=3, gpu=30, low=1)
-    e5_n: list[int] = per_profile(ci=[10, 20], cpu=[10, 20, 100, 200], gpu=[10, 20, 100, 1000], low=1)
-    e7_betas: list[float] = per_profile(ci=[0.0, 4.0], cpu=[0.0, 2.0, 4.0, 8.0], gpu=[0.0, 2.0, 4.0, 8.0], low=0.0)
-    e7_sessions: int = per_profile(ci=1, cpu=4, gpu=30, low=1)
+    SEEDS = {"ci": [40], "cpu": [40, 41, 42], "gpu": [40, 41, 42, 43, 44]}  # fresh: issue 18
+
+    n_train: int = per_profile(ci=2, cpu=8, gpu=64, low=1)
+    train_steps: int = per_profile(ci=1, cpu=48, gpu=400, low=1)
+    train_batch: int = per_profile(ci=2, cpu=8, gpu=16, low=1)
+    n_eval: int = per_profile(ci=3, cpu=32, gpu=200, low=2)
+    new: int = per_profile(ci=3, cpu=4, gpu=4, low=1)
+    e1_prompts: int = per_profile(ci=2, cpu=32, gpu=100, low=2)
+    e1_new: int = per_profile(ci=4, cpu=24, gpu=30, low=2)
+    e2_sessions: int = per_profile(ci=2, cpu=24, gpu=100, low=1)
+    e2_steps: int = per_profile(ci=2, cpu=60, gpu=60, low=1)
+    e5_n: list[int] = per_profile(ci=[10, 20], cpu=[10, 20, 100], gpu=[10, 20, 100, 1000], low=9)
+    e7_sessions: int = per_profile(ci=2, cpu=16, gpu=100, low=1)
+    e7_betas: list[float] = per_profile(ci=[0.0, 8.0], cpu=[0.0, 2.0, 4.0, 8.0], gpu=[0.0, 2.0, 4.0, 8.0], low=0.0)
+    e7_new: int = per_profile(ci=4, cpu=16, gpu=30, low=1)

@@ -19,11 +19,11 @@ Scorers (all case-insensitive, on the generated continuation):
 - ``degeneracy``: distinct-token ratio (distinct / total generated tokens) and the longest run
   of one repeated token.
 
-Prompt formats (``prompt_for``) follow the seed: ``D`` = every fact as ``"User: {fact}\\n"``
-then ``"User: {q}\\nAssistant:"``; the text-retrieval modes (oracle, RAG, C) put each retrieved
-fact as ``"Context: {fact}\\n"`` before the same question; the floor and A use the question alone.
-Retrieval baselines: BM25 (``rank_bm25.BM25Okapi`` on lower-cased word tokens) and the cosine of
-mean-pooled backbone hidden states (the seed's v3.46 ``B_flat_cos``).
+Prompts are not built here: the book has one prompt builder for questions about facts,
+``memnb.eval.reader.fact_prompt`` (chapter 40's harness, ``memnb.ams.harness``, reads fact
+sessions about invented people through it). Retrieval baselines: BM25 (``rank_bm25.BM25Okapi``
+on lower-cased word tokens) and the cosine of mean-pooled backbone hidden states (the seed's
+v3.46 ``B_flat_cos``).
 """
 
 from __future__ import annotations
@@ -207,23 +207,6 @@ def candidates_for(slot: str, *, heldout: bool = True) -> list[str]:
         if s.name == slot:
             return list(s.heldout if heldout else s.train)
     raise ValueError(f"unknown slot {slot!r}; known: {[s.name for s in SLOTS]}")
-
-
-# ---------------------------------------------------------------- prompts
-
-
-def prompt_for(mode_facts: Sequence[str] | None, question: str, *, style: str) -> str:
-    """``style``: "history" (D), "context" (oracle / RAG / C) or "question" (floor / A)."""
-    tail = f"User: {question}\nAssistant:"
-    if style == "question":
-        return tail
-    if mode_facts is None:
-        raise ValueError(f"style {style!r} needs facts")
-    if style == "history":
-        return "".join(f"User: {f}\n" for f in mode_facts) + tail
-    if style == "context":
-        return "".join(f"Context: {f}\n" for f in mode_facts) + tail
-    raise ValueError(f"style must be 'history', 'context' or 'question', got {style!r}")
 
 
 # ---------------------------------------------------------------- scorers

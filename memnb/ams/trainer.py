@@ -1,10 +1,9 @@
-"""Trainer4 of AMS v4 and the v4.7 plan's alternative objectives (book/appendix/ams.md §4,
-§5 item 4, §7 E4).
+"""Trainer4 of AMS v4 and the v4.7 plan's QA objective (book/appendix/ams.md §4, §5 item 4, §7 E4).
 
-One step (seed ``train_v4.py``): encode the batch's memory texts with gradients (time scalars
-``(i, 0, 0)``, topic centroid over all ids, session summary ``S = h``), compute the losses,
-``0.5·obj + 0.5·baa + 0.2·cbi + 0.1·write`` (``recon`` is 0 at every step in the seed: the Kakeya
-registry needs 8 entries and a batch has 3), clip the gradient norm at 1, AdamW (3e-4, wd 0.01).
+One step (seed ``train_v4.py``): encode the batch's memory texts with gradients, compute the
+losses, ``0.5·obj + 0.5·baa + 0.2·cbi + 0.1·write`` (``recon`` is 0 at every step in the seed: the
+Kakeya registry needs 8 entries and a batch has 3), clip the gradient norm at 1, AdamW (3e-4,
+wd 0.01).
 
 Objectives (``obj``):
 
@@ -12,11 +11,16 @@ Objectives (``obj``):
   tokens), split at ⌊T/2⌋; ``q_hidden`` = pooled state of the first half; prefix = cross-bundle
   attention over the 3 batch memories (**the target sentence is one of them**); cross-entropy of
   the second half after ``[prefix; first half]``. Corpus: the seed's 12 sentences, batch k =
-  sentences ``3k mod 12 .. +2``.
-- ``cloze`` (v4.7 fix 2, entity mask): a 10-memory train-entity session; for each personal fact,
-  predict its entity after the fact's text up to the entity.
-- ``qa`` (QA-format supervision): the same store; prompt ``"User: {q}\\nAssistant:"``, target
-  ``" {entity}."``.
+  sentences ``3k mod 12 .. +2``; session summary ``S = h`` (as the seed trains).
+- ``none``: no LM term (``obj = 0``): the auxiliary losses alone on the psa batches. Chapter 40
+  trains its E2 topic variants so at ``cpu`` (the topic bases' own loss is ``baa``; the psa term
+  reaches them only through the fibers, and costs a pass through the reader per sentence).
+- ``qa`` (QA-format supervision, the objective most favourable to prefix recall): ``spec.batch``
+  fact sessions per step (``data``: ``(facts, query text, prompt ids, target ids)``, taken in
+  order, cyclically); each session's facts are written with gradients (EMA summary, as at
+  inference); prefix over its memories with ``q_hidden`` = pooled query text; cross-entropy of the
+  value's tokens after ``[prefix; prompt]``, every example of the step in one right-padded pass;
+  ``baa``, ``cbi``, ``write`` averaged over the step's stores.
 
 ``baa`` (bundle_axis_alignment, mean of the parts): time ``1 − Pearson(base_time·axis_time, ts)``;
 topic triplet ``mean relu(cos_neg − cos_pos + margin)`` with positive / negative = arg max / min
@@ -36,7 +40,6 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from memnb.ams import sessions
 from memnb.ams.model import AMS
 from memnb.eval import nll
 from memnb.train import TrainConfig, loop
@@ -60,7 +63,7 @@ STOPWORDS = frozenset(
     "to of in on at by for with and or so as that this these those from into over up down user "
     "assistant context what who where which do does did have has had".split()
 )
-OBJECTIVES = ("psa", "cloze", "qa")
+OBJECTIVES = ("psa", "none", "qa")
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class TrainSpec:
     margin: float = 0.2
     diversity: bool = True
     steps: int = 60
+    batch: int = 8  # sessions per step (qa)
     lr: float = 3e-4
     weight_decay: float = 0.01
     clip: float = 1.0
@@ -152,47 +156,89 @@ def target_nll(model: AMS, store, prompt: str, prompt_ids: list[int], target_ids
     return nll.target_nll(logits[start : start + len(target_ids)], torch.tensor(target_ids))
 
 
-def batch_for(spec: TrainSpec, step: int, seed: int, tok) -> tuple[list[str], list[tuple[str, list[int], list[int]]]]:
-    """(memory texts, examples (prompt text, prompt ids, target ids)) for one step."""
-    if spec.objective == "psa":
-        k = (3 * step) % len(SEED_CORPUS)
-        texts = list(SEED_CORPUS[k : k + 3])
-        ex = []
-        for t in texts:
-            ids = tok.encode(t)
-            if len(ids) >= 4:
-                cut = len(ids) // 2
-                ex.append((tok.decode(ids[:cut]), ids[:cut], ids[cut:]))
-        return texts, ex
-    s = sessions.make_session(7919 * seed + 104729 + step, heldout=False)
+def batch_for(spec: TrainSpec, step: int, tok, data=None) -> tuple[list, list]:
+    """(memory texts, examples) of one step: psa / none, the seed corpus's 3 sentences with their
+    (prompt text, prompt ids, target ids) half-splits; qa, ``spec.batch`` items of ``data`` (``[]``
+    as texts: every example has its own store)."""
+    if spec.objective == "qa":
+        if not data:
+            raise ValueError("the qa objective needs its training examples: train(..., data=qa_examples(...))")
+        return [], [data[(step * spec.batch + b) % len(data)] for b in range(spec.batch)]
+    k = (3 * step) % len(SEED_CORPUS)
+    texts = list(SEED_CORPUS[k : k + 3])
     ex = []
-    for (q, _, gold), ent in zip(s.queries, s.answers, strict=True):
-        if spec.objective == "qa":
-            prompt = sessions.prompt_for(None, q, style="question")
-            target = f" {ent}."
-        else:
-            fact = s.facts[gold]
-            prompt, target = fact[: fact.index(ent)].rstrip(), " " + ent
-        ex.append((prompt, tok.encode(prompt), tok.encode(target)))
-    return s.facts, ex
+    for t in texts:
+        ids = tok.encode(t)
+        if len(ids) >= 4:
+            cut = len(ids) // 2
+            ex.append((tok.decode(ids[:cut]), ids[:cut], ids[cut:]))
+    return texts, ex
+
+
+def qa_examples(reader, sessions) -> list[tuple[list[str], str, list[int], list[int]]]:
+    """``(facts, query text, prompt ids, target ids)`` per fact session: the floor prompt with the
+    stem (``memnb.eval.reader.fact_prompt``), the target the value with its leading space."""
+    from memnb.ams.harness import query_text
+    from memnb.eval.reader import fact_prompt
+
+    tok = reader.tokenizer
+    out = []
+    for s in sessions:
+        p = tok(fact_prompt(reader, (), s.question, s.stem), add_special_tokens=False).input_ids
+        out.append((list(s.facts), query_text(s), p, tok(" " + s.answer, add_special_tokens=False).input_ids))
+    return out
+
+
+def qa_nll(model: AMS, examples) -> tuple[torch.Tensor, list]:
+    """Mean over examples of the target's cross-entropy after ``[prefix; prompt]`` (one right-padded
+    pass), and each example's store."""
+    lm = model.backbone
+    emb = lm.get_input_embeddings()
+    seqs, stores = [], []
+    for facts, qt, pids, tids in examples:
+        store = model.encode(facts, summary="ema")
+        prefix, _ = model.cross(model.pooled(qt), store.fiber)
+        seqs.append(torch.cat([prefix, emb(torch.tensor(pids + tids))], 0))
+        stores.append(store)
+    width = max(len(e) for e in seqs)
+    x = torch.zeros(len(seqs), width, seqs[0].shape[1])
+    mask = torch.zeros(len(seqs), width, dtype=torch.long)
+    for i, e in enumerate(seqs):
+        x[i, : len(e)] = e
+        mask[i, : len(e)] = 1
+    logits = lm(inputs_embeds=x, attention_mask=mask).logits
+    losses = []
+    for i, (*_, tids) in enumerate(examples):
+        start = len(seqs[i]) - len(tids) - 1
+        losses.append(nll.target_nll(logits[i, start : start + len(tids)], torch.tensor(tids)))
+    return torch.stack(losses).mean(), stores
 
 
 def step_loss(model: AMS, batch, state, *, spec: TrainSpec):
     """Trainer4's loss on one batch ``(memory texts, examples)``: ``0.5·obj + 0.5·baa + 0.2·cbi + 0.1·write``."""
     texts, examples = batch
-    store = model.encode(texts, summary="self")
-    obj = torch.stack([target_nll(model, store, p, pi, ti) for p, pi, ti in examples]).mean()
-    baa, cbi, wp = baa_loss(model, store, model.tok, spec), cbi_loss(store), write_loss(store)
+    if spec.objective == "qa":
+        obj, stores = qa_nll(model, examples)
+    else:
+        stores = [model.encode(texts, summary="self")]
+        if spec.objective == "psa":
+            obj = torch.stack([target_nll(model, stores[0], p, pi, ti) for p, pi, ti in examples]).mean()
+        else:
+            obj = torch.zeros(())
+    baa = torch.stack([baa_loss(model, st, model.tok, spec) for st in stores]).mean()
+    cbi = torch.stack([cbi_loss(st) for st in stores]).mean()
+    wp = torch.stack([write_loss(st) for st in stores]).mean()
     total = 0.5 * obj + 0.5 * baa + 0.2 * cbi + 0.1 * wp
     return total, state, {"obj": obj.detach(), "baa": baa.detach(), "cbi": cbi.detach(), "write": wp.detach()}
 
 
-def train(model: AMS, spec: TrainSpec, *, seed: int, progress: bool = False) -> list[dict]:
+def train(model: AMS, spec: TrainSpec, *, seed: int, data=None, progress: bool = False) -> list[dict]:
     """Train ``model`` in place (``memnb.train.train`` with ``spec.train_config()``); returns the
-    per-step loss log (``total`` and its parts, rounded to 5 decimals)."""
+    per-step loss log (``total`` and its parts, rounded to 5 decimals). ``data``: the qa examples
+    (``qa_examples``); ``seed`` seeds the loop (the batches are fixed by ``step``)."""
     history = loop.train(
         model,
-        lambda step: batch_for(spec, step, seed, model.tok),
+        lambda step: batch_for(spec, step, model.tok, data),
         spec.train_config(),
         loss_fn=functools.partial(step_loss, spec=spec),
         desc=f"ams {spec.objective}",

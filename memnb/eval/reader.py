@@ -73,13 +73,21 @@ def text_nll(reader, text: str, window: int = 512, max_tokens: int | None = None
     return {"nats_per_token": total / n, "nats_per_char": total / chars, "tokens": n, "chars": chars}
 
 
+def fact_prompt(reader, facts: Sequence[str], question: str, stem: str = "") -> str:
+    """The book's one prompt for a question about facts: the chat template around
+    ``"Facts:\n<fact>\n…\n\nQuestion: <question>"`` (no "Facts:" block when ``facts`` is empty), the
+    assistant's reply prefilled with ``stem``. Every mode of every chapter that asks the reader
+    about facts builds its prompt here (chapter 00's copy control, chapter 40's AMS harness)."""
+    user = ("Facts:\n" + "\n".join(facts) + "\n\n" if facts else "") + f"Question: {question}"
+    return reader.chat_prompt(user, stem)
+
+
 def prompt(reader, session: FactSession, mode: str) -> str:
     """The chat prompt of ``session`` in ``mode`` with the reply prefilled by the stem."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     facts = {"floor": (), "oracle": (session.gold_fact,), "D": session.facts}[mode]
-    user = ("Facts:\n" + "\n".join(facts) + "\n\n" if facts else "") + f"Question: {session.question}"
-    return reader.chat_prompt(user, session.stem)
+    return fact_prompt(reader, facts, session.question, session.stem)
 
 
 def first_word(text: str) -> str:

@@ -301,6 +301,7 @@ def _judge_compound(rule: Rule, metrics: Mapping[str, Any]) -> dict:
     which = "weakest testable part's" if rule.combine == "tested" and pool is not parts else "weakest part's"
     text += f"; the claim takes its {which} verdict ({name})"
     fields: dict[str, Any] = {
+        "direction": weakest["direction"],  # the effect, δ and bound shown are the weakest part's: so is its direction
         "effect": weakest["effect"],
         "delta": weakest["delta"],
         "bound": weakest["bound"],
