@@ -56,7 +56,9 @@ def test_a_leaking_trained_v16_is_supported_and_v18_fixes_by_construction():
 
 
 def test_bigram_level_models_make_the_measured_parts_untestable():
-    m = _metrics(trigram_minus_v16_past_loss=[-0.3] * SEEDS)
+    leak_hurts = judge(rules.V16_PREPEND_LEAKS, _metrics(trigram_minus_v16_past_loss=[-0.3] * SEEDS))
+    assert leak_hurts["verdict"] == "SUPPORTED", "V16's degraded leak-free loss is the effect, not the control"
+    m = _metrics(trigram_minus_none_loss=[-0.3] * SEEDS)
     assert set(_parts(judge(rules.V16_PREPEND_LEAKS, m)).values()) == {"UNTESTABLE"}
     v18 = _parts(judge(rules.V18_CROSS_ATTENTION_FIXES, m))
     assert v18 == {"causal": "SUPPORTED", "quality": "UNTESTABLE"}
