@@ -75,9 +75,6 @@ def test_rule_reproduces_the_published_verdict(chapter, claim, metrics):
 
 # Part verdicts that the chapters wrote into `we_measured`: regex (named groups = part names).
 PART_PATTERNS = {
-    "hrs.v16_prepend_leaks": r"\(verdict (?P<tf_gain>[A-Z]+)\).*?minus no engram .*?\((?P<gen_loss>[A-Z]+)\)"
-    r".*?MAUVE none − V16 .*?\((?P<mauve>[A-Z]+)\)",
-    "hrs.fix_is_cross_attention": r"gain over no engram: xattn\+self .*?\((?P<xattn_self_gain>[A-Z]+)\)",
     "hrs.topic_accuracy_scaling": r"gap part (?P<gap>[A-Z]+), article-separation part (?P<separation>[A-Z]+)",
     "hrs.mauve_contamination": r"MAUVE .*?\((?P<mauve>[A-Z]+)\), continuation NLL .*?\((?P<nll>[A-Z]+)\)",
 }
