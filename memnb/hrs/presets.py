@@ -11,20 +11,31 @@ from memnb.profiles import Preset, per_profile
 
 @dataclass(frozen=True)
 class EngramLeakage(Preset):
-    """Chapter 30: the engram arms trained on Shakespeare, leakage probes and MAUVE of samples."""
+    """Chapter 30: the engram arms trained on Shakespeare and the causality probe.
+
+    The arms whose losses the rules read (V17, V16, V18) train ``steps`` steps; the two cells of
+    the 2×2 that are judged by the probe alone (a property of the architecture) train
+    ``property_steps``. ``cpu``: constant lr, no weight decay (chapter 20's setting), two
+    one-thread workers, the budget piloted in the chapter (``python -m memnb.hrs.pilot --chapter 30``)."""
+
+    SEEDS = {"cpu": [300, 301, 302, 303]}  # protocol 2: fresh seeds (the chapter's first runs used 0-2)
 
     d_model: int = per_profile(ci=32, cpu=64, gpu=256, low=1)
     n_layers: int = per_profile(ci=4, cpu=4, gpu=6, low=1)
     seq_len: int = per_profile(ci=32, cpu=64, gpu=256, low=1)
     window: int = per_profile(ci=8, cpu=16, gpu=64, low=1)
-    batch_size: int = per_profile(ci=4, cpu=16, gpu=64, low=1)
-    steps: int = per_profile(ci=8, cpu=300, gpu=3000, low=1)
+    batch_size: int = per_profile(ci=4, cpu=32, gpu=64, low=1)
+    steps: int = per_profile(ci=8, cpu=1500, gpu=6000, low=1)
+    property_steps: int = per_profile(ci=4, cpu=100, gpu=300, low=1)
+    schedule: str = per_profile(ci="constant", cpu="constant", gpu="constant", choices=["constant", "cosine"])
+    weight_decay: float = per_profile(ci=0.0, cpu=0.0, gpu=0.0, low=0.0)
     update_interval: int = per_profile(ci=2, cpu=10, gpu=100, low=1)
     momentum: float = per_profile(ci=0.5, cpu=0.9, gpu=0.99, low=0.0, high=1.0)
     n_eval: int = per_profile(ci=4, cpu=64, gpu=256, low=1)
-    n_samples: int = per_profile(ci=12, cpu=40, gpu=200, low=1)
+    n_samples: int = per_profile(ci=0, cpu=0, gpu=0, low=0)  # no generations: MAUVE is not judged (chapter text)
     prompt_len: int = per_profile(ci=8, cpu=24, gpu=64, low=1)
     gen_len: int = per_profile(ci=16, cpu=40, gpu=128, low=1)
+    workers: int = per_profile(ci=1, cpu=2, gpu=1, low=1)  # processes of one thread (numbers do not depend on it)
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,10 @@ class ExpKernelAttention(Preset):
     SEEDS = {"cpu": [330, 331, 332, 333]}  # protocol 2: fresh seeds (the chapter's first runs used 0-2)
 
     arms: list[str] = per_profile(
-        ci=["dot", "exp"], cpu=["dot", "exp"], gpu=["dot", "exp", "dot_soft"], choices=["dot", "exp", "dot_soft"]
+        ci=["dot", "exp"],
+        cpu=["dot", "exp"],
+        gpu=["dot", "exp", "dot_soft"],
+        choices=["dot", "exp", "dot_soft"],
     )
     steps: int = per_profile(ci=20, cpu=900, gpu=5000, low=1)
     d_model: int = per_profile(ci=32, cpu=128, gpu=384, low=1)

@@ -1,15 +1,15 @@
 """HRS's claims (chapters 30-33): the rules they are judged by, as data, with no results.
 
-The chapters' current (protocol-1) rules over the metric names that ``results/cpu/30_engram_leakage.json``,
-``31_entropy_gated_retrieval.json`` and ``32_topic_routing.json`` publish (templates:
-``memnb.verdicts.legacy``); chapter 33's rule is protocol 2 (issue 19). A probe value counts as a leak when it exceeds
+Chapters 31 and 32: protocol-1 rules over the metric names that ``results/cpu/31_entropy_gated_retrieval.json``
+and ``32_topic_routing.json`` publish (templates: ``memnb.verdicts.legacy``); chapters 30 and 33: protocol 2
+(issue 19). A probe value counts as a leak when it exceeds
 ``LEAK`` (causal arms give exactly 0).
 """
 
 from __future__ import annotations
 
-from memnb.verdicts import Control, Design, Measure, Rule, clause, diff, measure
-from memnb.verdicts.templates import all_or_none_seeds, all_seeds_beyond, check, compound
+from memnb.verdicts import Check, Control, Design, Measure, Rule, diff, measure
+from memnb.verdicts.templates import all_seeds_beyond, compound
 
 LEAK = 1e-6  # causality probe: a logit change above this at earlier positions is a leak (ch. 30)
 TOPIC_LENGTHS = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)  # ch. 32 `lengths`
@@ -17,64 +17,169 @@ ARTICLE_LEN, SENTENCE_LEN = 512, 32  # ch. 32: the seed's article and sentence s
 S, R, I = "SUPPORTED", "REFUTED", "INCONCLUSIVE"
 
 # --- chapter 30: engram leakage ----------------------------------------------------------------
-V16_PREPEND_LEAKS = compound(
-    "hrs.v16_prepend_leaks",
-    {
-        "leaks": all_or_none_seeds("leaks", check("probe_prepend_self", ">", LEAK)),
-        "none_causal": all_or_none_seeds("none_causal", check("probe_none", "<=", LEAK)),
-        "tf_gain": all_seeds_beyond("tf_gain", "gain_vs_none_prepend_self", 0.0),
-        "gen_loss": all_seeds_beyond("gen_loss", "v16_genview_minus_none", 0.0),
-        "mauve": all_seeds_beyond("mauve", "mauve_none_minus_v16", 0.0),
-    },
-    "decision",
-    supported_if=[clause(leaks=S, none_causal=S, tf_gain=S, gen_loss=S, mauve=(S, I))],
-    refuted_if=[clause(leaks=R), clause(gen_loss=R), clause(mauve=R)],
-    seed_says="prepended engram: MAUVE 0.806 with engram on vs ~0.90 off; V16 val PPL 1.71 vs 21.4 without engram",
-    note="tf_gain = loss(none) − loss(V16, engram present), nats/char (the engram reads the future); gen_loss = "
-    "loss(V16, past windows only: the generation-time view) − loss(none); mauve = MAUVE(none) − MAUVE(V16, on)",
+# Protocol 2 (issue 19). Two of the claims and the identity follow from the architecture and are
+# checked with the causality probe (property claims, a planted leak as the control); the two
+# measured parts (the leak's size, generation quality with the engram on vs off) count only when the
+# models beat the count trigram on the held-out characters (the regime control).
+DELTA_LEAK = 0.01  # nats/char: the smallest leak or harm of interest (1% of perplexity)
+DELTA_LEAK_WHY = (
+    "the smallest change of interest, 1% of perplexity (0.01 nats/char); the seed's own numbers are in other "
+    "units (V16 1.71 vs V17 21.4 BPE perplexity, ln ratio 2.53 nats per token; MAUVE 0.806 on vs 0.905 off) "
+    "and far larger"
+)
+REGIME_CONTROL_30 = Control(
+    Measure(
+        ("trigram_minus_none_loss", "trigram_minus_v18_loss"),
+        "min",
+        units="nats/char",
+        label="min over V17 (no engram) and V18 of [loss(count trigram) − loss(arm)] on the held-out characters",
+    ),
+    ">",
+    0.0,
+    "the models have left the n-gram regime (a model that does not use its context cannot show what an engram "
+    "adds or takes away): the causal arms' held-out loss — V17, the same model without an engram, and V18 — is "
+    "below the interpolated Witten-Bell count trigram's, fitted on the training plays and scored on the same "
+    "characters, on every seed. V16's own leak-free loss is not in the control: it is what the leak degrades",
+)
+PLANTED_LEAK = Control(
+    measure("probe_prepend_self", units="logit"),
+    ">",
+    LEAK,
+    "the probe detects a planted leak: editing a later character changes an earlier logit of the V16 arm "
+    "(the same sequence's engram prepended, visible to every position) by more than 1e-6, on every seed",
+)
+DESIGN_30 = Design(pairs="the same model and held-out windows, engram conditions switched at evaluation", n_min=3)
+
+V16_PREPEND_LEAKS = Rule(
+    id="hrs.v16_prepend_leaks",
+    direction="greater",
+    seed_says="prepended engram: V16 val PPL 1.71 vs 21.4 without engram (V17); MAUVE 0.806 with the engram on "
+    "vs 0.905 off",
+    parts=(
+        (
+            "leak",
+            Rule(
+                id="hrs.v16_prepend_leaks.leak",
+                direction="greater",
+                seed_says="V16 val PPL 1.71 (engram of the same sequence prepended) vs 21.4 without engram",
+                measure=diff(
+                    "loss_prepend_self_past_windows",
+                    "loss_prepend_self_present",
+                    units="nats/char",
+                    label="loss(V16, past windows only) − loss(V16, engram present), same weights: how much future "
+                    "the model reads",
+                ),
+                design=DESIGN_30,
+                control=REGIME_CONTROL_30,
+                delta=DELTA_LEAK,
+                delta_why=DELTA_LEAK_WHY,
+            ),
+        ),
+        (
+            "degrades",
+            Rule(
+                id="hrs.v16_prepend_leaks.degrades",
+                direction="greater",
+                seed_says="MAUVE 0.806 with the engram on vs 0.905 off (the same V16 model, 50-token prompts)",
+                measure=diff(
+                    "loss_prepend_self_past_windows",
+                    "loss_prepend_self_absent",
+                    units="nats/char",
+                    label="loss(V16, past windows only: the engram on as generation has it) − loss(V16, engram "
+                    "off), same weights",
+                ),
+                design=DESIGN_30,
+                control=REGIME_CONTROL_30,
+                delta=DELTA_LEAK,
+                delta_why=DELTA_LEAK_WHY,
+            ),
+        ),
+    ),
+    combine="all",
+    evidence=(
+        "loss_none_present",
+        "gain_vs_none_prepend_self",
+        "v16_genview_minus_none",
+        "trigram_minus_v16_past_loss",
+        "probe_prepend_self",
+    ),
+    note="the generation-time quality is the held-out NLL of the model as generation sees it (a causal view), "
+    "not MAUVE: at n = 40 samples MAUVE's CI (±0.3) could not resolve the seed's 0.1, so it was dropped",
 )
 
-V18_CROSS_ATTENTION_FIXES = all_or_none_seeds(
-    "hrs.v18_cross_attention_fixes",
-    check("probe_xattn_ema", "<=", LEAK),
+V18_CROSS_ATTENTION_FIXES = Rule(
+    id="hrs.v18_cross_attention_fixes",
+    direction="property",
     seed_says="MAUVE 0.915–0.941 with engram on; ON−OFF change 0.003; gates settle at 0.27–0.33",
-    evidence=["gain_vs_none_xattn_ema", "mauve_on_minus_off_xattn_ema"],
-    note="the V18 arm's causality probe per seed (no path from a future token to an earlier prediction)",
+    parts=(
+        (
+            "causal",
+            Rule(
+                id="hrs.v18_cross_attention_fixes.causal",
+                direction="property",
+                happens=False,
+                tolerance=LEAK,
+                seed_says="the cross-attended engram removes the leak",
+                measure=measure("probe_xattn_ema", units="logit", label="V18's causality probe"),
+                design=DESIGN_30,
+                control=PLANTED_LEAK,
+                note="true by construction: V18's buffer is a function of past training batches, not of the input",
+            ),
+        ),
+        (
+            "quality",
+            Rule(
+                id="hrs.v18_cross_attention_fixes.quality",
+                direction="bound",
+                seed_says="MAUVE change 0.003 with the engram on vs off (V18)",
+                measure=diff(
+                    "loss_xattn_ema_present",
+                    "loss_xattn_ema_absent",
+                    units="nats/char",
+                    label="loss(V18, engram on) − loss(V18, engram off), same weights",
+                ),
+                design=DESIGN_30,
+                control=REGIME_CONTROL_30,
+                bound=DELTA_LEAK,
+                bound_why="the fix holds if the engram costs less than the smallest harm of interest, 1% of "
+                "perplexity (0.01 nats/char)",
+            ),
+        ),
+    ),
+    combine="all",
+    evidence=("gate_xattn_ema_layer1", "gate_xattn_ema_layer3", "xattn_entropy_xattn_ema_layer1"),
+    note="the structural part holds by construction (the buffer cannot depend on the input); the quality part "
+    "is measured",
 )
 
-FIX_IS_CROSS_ATTENTION = compound(
-    "hrs.fix_is_cross_attention",
-    {
-        "xattn_self_causal": all_or_none_seeds("xattn_self_causal", check("probe_xattn_self", "<=", LEAK)),
-        "xattn_self_gain": all_seeds_beyond("xattn_self_gain", "gain_vs_none_xattn_self", 0.0),
-        "prepend_ema_causal": all_or_none_seeds("prepend_ema_causal", check("probe_prepend_ema", "<=", LEAK)),
-    },
-    "decision",
-    supported_if=[clause(xattn_self_causal=S)],
-    refuted_if=[clause(xattn_self_causal=R, xattn_self_gain=S, prepend_ema_causal=S)],
+FIX_IS_CROSS_ATTENTION = Rule(
+    id="hrs.fix_is_cross_attention",
     kind="audit",
+    direction="property",
+    happens=False,
+    tolerance=LEAK,
     seed_says="cross-attention (the injection path) fixes the leak; V18 changed path and source together",
-    evidence=["probe_prepend_self"],
-    note="2×2 design: path (prepend / cross-attention) × source (same sequence / EMA buffer); REFUTED when the "
-    "source, not the path, decides",
+    measure=measure(
+        "probe_xattn_self", units="logit", label="causality probe of cross-attention to the same sequence's engram"
+    ),
+    design=DESIGN_30,
+    control=PLANTED_LEAK,
+    evidence=("probe_prepend_ema", "probe_xattn_ema"),
+    note="decided by construction: unmasked cross-attention to an engram of the same sequence reads the future "
+    "(REFUTED by one seed with a leak); prepend with the EMA buffer is causal: the source, not the path, decides",
 )
 
-V18_ENGRAM_INFORMATIVE = compound(
-    "hrs.v18_engram_informative",
-    {
-        "text_dependent": all_seeds_beyond("text_dependent", "v18_shuffle_sensitivity", 0.0),
-        "beats_constant": all_seeds_beyond("beats_constant", "const_minus_v18", 0.0),
-        "text_blind": all_or_none_seeds("text_blind", check("v18_shuffle_sensitivity", "near", 0.0, tol=LEAK)),
-    },
-    "decision",
-    supported_if=[clause(text_dependent=S, beats_constant=S)],
-    refuted_if=[clause(text_blind=S)],
+V18_ENGRAM_INFORMATIVE = Rule(
+    id="hrs.v18_engram_informative",
     kind="identity",
     direction="check",
     seed_says="the cross-attended engram (32 identical buffer slots) carries information about the text",
-    evidence=["probe_xattn_ema"],
-    note="v18_shuffle_sensitivity = loss(V18, engram of another text) − loss(V18, own engram); const_minus_v18 = "
-    "loss(learned constant vector) − loss(V18), nats/char",
+    checks=(
+        Check(Measure(("v18_shuffle_sensitivity",), "abs", units="nats/char"), ">", LEAK),
+        Check(Measure(("xattn_spread_xattn_ema_layer1", "xattn_spread_xattn_ema_layer3"), "max"), ">", LEAK),
+    ),
+    note="true only if the V18 arm's loss changes when its engram is swapped between texts and its cross-attention "
+    "output differs between tokens; identical slots make the attention uniform and the output one vector",
 )
 
 CHAPTER_30 = {
