@@ -104,6 +104,15 @@ def run_ray(
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ours = not ray.is_initialized()  # a caller's Ray (e.g. a test's) is used as it is and left running
+    if ours and address and address != "auto":  # Ray itself retries an unreachable head for minutes
+        host, _, port = address.rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=5).close()
+        except (OSError, ValueError) as e:
+            raise runner.ChapterError(
+                f"cannot reach a Ray head at {address} ({e}); give the address `ray start --head` "
+                "printed (HOST:6379) from a machine that reaches it, or no --address for a local Ray"
+            ) from None
     if ours:
         local = {"include_dashboard": False, **(init or {})} if address is None else {}
         try:
