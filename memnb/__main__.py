@@ -2,6 +2,7 @@
 
     python -m memnb run 01_baseline                 # default profile: cpu
     python -m memnb run all --profile ci
+    python -m memnb run all --executor ray [--address HOST:6379]   # each chapter a Ray task
     python -m memnb run 10 -p seeds "[11, 12, 13]"  # other seeds: written to runs/cpu-custom/, not results/
     python -m memnb list
     python -m memnb bench [--quick] [--lengths 512 2048] [--no-memory] ...
@@ -38,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="rerun even if up to date")
     run.add_argument("--no-progress", action="store_true", help="no progress bar or training lines")
     run.add_argument("--allow-cpu", action="store_true", help="let --profile gpu run on the CPU when there is no GPU")
+    run.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local: one after another here (default); ray: each chapter a Ray task",
+    )
+    run.add_argument("--address", help="with --executor ray: a running Ray cluster (HOST:6379); default: a local Ray")
     sub.add_parser("list", help="list chapters and their parameters")
     sub.add_parser("bench", help="time every memory op; its options go to memnb.book.bench", add_help=False)
     sub.add_parser("ledger", help="write the claims ledger page (book/ledger.md)", add_help=False)
@@ -80,20 +88,40 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         names = runner.chapters() if args.chapter == "all" else [runner.resolve_chapter(args.chapter)]
+        if args.address and args.executor != "ray":
+            raise runner.ChapterError("--address is the Ray cluster's; add --executor ray")
+        on_ray = args.executor == "ray"  # the GPU check is then each task's, on its node
         for name in names:  # validate every chapter before running any
-            runner.prepare(name, args.profile, overrides, allow_cpu=args.allow_cpu)
-        for name in names:
-            out = runner.run_chapter(
-                name,
-                args.profile,
-                overrides,
-                force=args.force,
-                progress=not args.no_progress,
-                allow_cpu=args.allow_cpu,
+            runner.prepare(name, args.profile, overrides, allow_cpu=args.allow_cpu or on_ray)
+        if on_ray:
+            from memnb.book import executors
+
+            runs = executors.run_ray(
+                names, args.profile, overrides, force=args.force, allow_cpu=args.allow_cpu, address=args.address
             )
+        else:
+            runs = (
+                runner.run_chapter(
+                    name,
+                    args.profile,
+                    overrides,
+                    force=args.force,
+                    progress=not args.no_progress,
+                    allow_cpu=args.allow_cpu,
+                )
+                for name in names
+            )
+        failed = 0
+        for out in runs:
+            if isinstance(out, runner.ChapterError):  # Ray: one chapter failed, the others go on
+                print(f"memnb: {out}", file=sys.stderr)
+                failed += 1
+                continue
             where = out.results.relative_to(runner.ROOT)
             note = "" if out.published else f" (custom parameters: not published; results/{out.profile} untouched)"
-            print(f"{out.chapter} [{out.profile}]: {out.status} ({out.wall_s:.1f} s) -> {where}{note}")
+            print(f"{out.chapter} [{out.profile}]: {out.status} ({out.wall_s:.1f} s) -> {where}{note}", flush=True)
+        if failed:
+            return 1
     except runner.ChapterError as e:
         print(f"memnb: {e}", file=sys.stderr)
         return 1

@@ -388,7 +388,11 @@ def _kernel_options(log: Path) -> dict[str, Any]:
             with open(log, "ab") as f:
                 return await super()._async_launch_kernel(kernel_cmd, **kw, stdout=f, stderr=f)
 
-    return {"config": Config({"KernelManager": {"transport": "ipc"}}), "kernel_manager_class": KernelManager}
+    # The sockets' names, absolute and this run's own (default: "kernel-ipc-N" in notebooks/, which two
+    # runs at once, e.g. Ray tasks, both took: one kernel stole the other's sockets); 107 bytes at most.
+    ipc = str(log.parent / "kernel") if len(str(log.parent)) < 96 else tempfile.mktemp(prefix="memnb-kernel-")
+    config = Config({"KernelManager": {"transport": "ipc", "ip": ipc}})
+    return {"config": config, "kernel_manager_class": KernelManager}
 
 
 def run_chapter(
@@ -399,6 +403,7 @@ def run_chapter(
     force: bool = False,
     progress: bool = True,
     allow_cpu: bool = False,
+    execute=None,  # runs the notebook and publishes: _execute by default; memnb.book.executors sends it to Ray
 ) -> RunOutcome:
     import jupytext
 
@@ -420,7 +425,7 @@ def run_chapter(
     RUNS.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=RUNS))
     try:
-        outcome = _execute(nb, name, params, (key, inputs), work, (out_json, out_nb), progress)
+        outcome = (execute or _execute)(nb, name, params, (key, inputs), work, (out_json, out_nb), progress)
         outcome.reason = ", ".join(reasons)
         return outcome
     finally:
@@ -428,9 +433,17 @@ def run_chapter(
 
 
 def _execute(
-    nb, name: str, params: dict, key: tuple[str, dict], work: Path, out: tuple[Path, Path], progress: bool
+    nb,
+    name: str,
+    params: dict,
+    key: tuple[str, dict],
+    work: Path,
+    out: tuple[Path, Path],
+    progress: bool,
+    publish=None,
 ) -> RunOutcome:
-    """Execute ``nb`` in the work folder ``work``, then publish it to ``out`` (JSON, notebook)."""
+    """Execute ``nb`` in the work folder ``work``, then publish it to ``out`` (JSON, notebook) with
+    ``publish`` (default ``publish_together``; a Ray task collects the files for the driver instead)."""
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -511,7 +524,7 @@ def _execute(
     slim(done, source=f"notebooks/{name}.py")
     note = nbformat.v4.new_markdown_cell(rerun_note(name, params, ordered, wall_s, _rel(out_json)))
     done.cells.insert(1 if done.cells and done.cells[0].cell_type == "markdown" else 0, note)
-    publish_together(
+    (publish or publish_together)(
         [
             (out_json, (json.dumps(ordered, indent=2, sort_keys=False) + "\n").encode()),
             (out_nb, nbformat.writes(done).encode()),
