@@ -27,10 +27,16 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
 from memnb.cache import ROOT
+
+# CPython 3.11's AST validator keeps its recursion depth in shared state: two threads parsing at once
+# (the Ray executor keys chapters from a thread pool) raise "AST constructor recursion depth
+# mismatch" (seen in make test). One parse at a time.
+_PARSE = threading.Lock()
 
 KEY_VERSION = 2  # 1: the whole package's hash (before per-chapter inputs)
 PACKAGE = "memnb"
@@ -92,7 +98,8 @@ def closure(start: set[str], root: Path = ROOT) -> list[Path]:
             continue
         files.add(path)
         todo.extend(_parents(name))
-        tree = ast.parse(path.read_bytes(), filename=str(path))
+        with _PARSE:
+            tree = ast.parse(path.read_bytes(), filename=str(path))
         for dep in imported_names(tree, name, _is_package(name, root)):
             if dep == PACKAGE or dep.startswith(PACKAGE + "."):
                 todo.append(dep)
