@@ -6,7 +6,7 @@ One multiply-add is 2 FLOPs; d = d_model, S = segment_len, D = d / heads, h = th
 V = the vocabulary. Per token:
 
 - attention tier, L1 + L2 (Infini-attention): 8d² + 4d·s̄ + 6dD + 4d, s̄ = mean (i mod S) + 1
-  (``memnb.book.bench_train.flops_infini_attention``); L1 alone (sliding window of S):
+  (``memnb.layers.flops.flops_infini_attention``); L1 alone (sliding window of S):
   8d² + 4d·w̄ (``flops_sliding_window``);
 - FFN: 4dh;
 - L4 with the seed's readout (``l4_readout="last"``): the key projections W_s, W_e (d → d/2)
@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from memnb.book.bench_train import flops_drex_l4, flops_infini_attention, flops_sliding_window
 from memnb.drex.model import DrexConfig
+from memnb.layers.flops import flops_drex_l4, flops_infini_attention, flops_sliding_window
 
 
 def l4_flops_per_token(cfg: DrexConfig) -> float:
