@@ -113,19 +113,23 @@ TODAY = {
         "window": (4, 8, 8),
         "workers": (1, 2, 1),
     },  # issue 17: copy trained 1000 steps, a local window for the memory arm; margins live in memnb.memarch.rules
-    "30_engram_leakage": {
+    "30_engram_leakage": {  # issue 19: trained past the count trigram, no generations (MAUVE dropped)
         "d_model": (32, 64, 256),
         "n_layers": (4, 4, 6),
         "seq_len": (32, 64, 256),
         "window": (8, 16, 64),
-        "batch_size": (4, 16, 64),
-        "steps": (8, 300, 3000),
+        "batch_size": (4, 32, 64),
+        "steps": (8, 1500, 6000),
+        "property_steps": (4, 100, 300),
+        "schedule": ("constant", "constant", "constant"),
+        "weight_decay": (0.0, 0.0, 0.0),
         "update_interval": (2, 10, 100),
         "momentum": (0.5, 0.9, 0.99),
         "n_eval": (4, 64, 256),
-        "n_samples": (12, 40, 200),
+        "n_samples": (0, 0, 0),
         "prompt_len": (8, 24, 64),
         "gen_len": (16, 40, 128),
+        "workers": (1, 2, 1),
     },
     "31_entropy_gated_retrieval": {
         "n_needles": (4, 50, 100),
@@ -155,11 +159,13 @@ TODAY = {
         "item_tokens": (32, 128, 512),
         "kmeans_seeds": (2, 5, 5),
     },
-    "33_exp_kernel_attention": {
-        "steps": (20, 300, 3000),
+    "33_exp_kernel_attention": {  # issue 19: arms per profile, token shift, 900 steps at cpu
+        "arms": (["dot", "exp"], ["dot", "exp"], ["dot", "exp", "dot_soft"]),
+        "steps": (20, 900, 5000),
         "d_model": (32, 128, 384),
         "n_layers": (2, 4, 6),
         "n_heads": (2, 4, 6),
+        "short_conv": (2, 2, 2),
         "seq_len": (64, 256, 256),
         "batch_size": (4, 8, 64),
         "chunk_chars": (256, 256, 256),
@@ -168,6 +174,7 @@ TODAY = {
         "n_pairs": (200, 2000, 5000),
         "min_gap": (2, 2, 2),
         "val_chars": (4096, 32768, 131072),
+        "workers": (1, 2, 1),
     },
     "40_ams_v4": {  # rebuilt on the pretrained reader (issue 18)
         "n_train": (2, 8, 64),
