@@ -4,7 +4,8 @@ Per seed: ``n_train`` training fact sessions (the capacity set), ``train_steps``
 ``train_batch`` sessions through the reader, ``n_eval`` held-out sessions read in every mode
 (``new`` tokens decoded for the strict score); E1 on ``e1_prompts`` questions with ``e1_new``-token
 replies; E2 on ``e2_sessions`` sessions after ``e2_steps`` auxiliary-loss steps; E5 on stores of
-``e5_n`` facts; E7 on ``e7_sessions`` sessions at every β of ``e7_betas``, ``e7_new`` tokens.
+``e5_n`` facts; E7 on ``e7_sessions`` sessions at every β of ``e7_betas``, ``e7_new`` tokens;
+the oracle control's pilot on ``pilot_queries`` sessions of the first seed, before any training.
 Sized from the pilot in the chapter's text (book/appendix/ams.md §7).
 """
 
@@ -19,15 +20,17 @@ from memnb.profiles import Preset, per_profile
 class AmsV4(Preset):
     """Chapter 40: AMS v4 read through SmolLM2-135M-Instruct."""
 
-    SEEDS = {"ci": [40], "cpu": [40, 41, 42], "gpu": [40, 41, 42, 43, 44]}  # fresh: issue 18
+    # cpu: 40-42 were the first run; 43-45 fresh for the rerun with E1 at 100 x 30 and the pilot control
+    SEEDS = {"ci": [40], "cpu": [43, 44, 45], "gpu": [40, 41, 42, 43, 44]}
 
     n_train: int = per_profile(ci=2, cpu=8, gpu=64, low=1)
     train_steps: int = per_profile(ci=1, cpu=48, gpu=400, low=1)
     train_batch: int = per_profile(ci=2, cpu=8, gpu=16, low=1)
     n_eval: int = per_profile(ci=3, cpu=32, gpu=200, low=2)
     new: int = per_profile(ci=3, cpu=4, gpu=4, low=1)
-    e1_prompts: int = per_profile(ci=2, cpu=32, gpu=100, low=2)
-    e1_new: int = per_profile(ci=4, cpu=24, gpu=30, low=2)
+    e1_prompts: int = per_profile(ci=2, cpu=100, gpu=100, low=2)
+    e1_new: int = per_profile(ci=4, cpu=30, gpu=30, low=2)
+    pilot_queries: int = per_profile(ci=2, cpu=20, gpu=20, low=1)  # the oracle control's pilot, before training
     e2_sessions: int = per_profile(ci=2, cpu=24, gpu=100, low=1)
     e2_steps: int = per_profile(ci=2, cpu=60, gpu=60, low=1)
     e5_n: list[int] = per_profile(ci=[10, 20], cpu=[10, 20, 100], gpu=[10, 20, 100, 1000], low=9)

@@ -31,14 +31,15 @@ from memnb.seeding import seed_everything
 MODES = ["floor", "oracle", "D", "bm25@1", "A:fresh", "A:trained", "Atop2:trained", "Agold:trained", "C:trained",
          "Aswap:trained"]  # fmt: skip
 CAPACITY_MODES = ["floor", "oracle", "A:trained"]  # on the sessions A was trained on
-SETS = ("train", "eval", "e1", "e2", "e5", "e7")
+SETS = ("train", "eval", "e1", "e2", "e5", "e7", "pilot")  # appended sets keep the earlier data seeds
+E1_BATCH = 100  # E1's replies decoded 100 at a time (pilot: 100 x 30 tokens in 25.5 s vs 35.1 s at 16)
 _POOLED: dict[str, torch.Tensor] = {}  # the frozen reader's pooled states, shared by every AMS built here
 
 
 def session_sets(seed: int, p: AmsV4) -> dict[str, list[FactSession]]:
     """The seed's fact sessions, one disjoint data seed per use."""
     sizes = {"train": p.n_train, "eval": p.n_eval, "e1": p.e1_prompts, "e2": p.e2_sessions,
-             "e5": -(-max(p.e5_n) // 7) + 1, "e7": p.e7_sessions}  # fmt: skip
+             "e5": -(-max(p.e5_n) // 7) + 1, "e7": p.e7_sessions, "pilot": p.pilot_queries}  # fmt: skip
     return {k: make_fact_sessions(sizes[k], seed=1000 * seed + i + 1) for i, k in enumerate(SETS)}
 
 
@@ -73,6 +74,16 @@ def train_models(reader, tok: H.ReaderTok, seeds: Sequence[int], p: AmsV4):
     return models, pd.DataFrame(log), s_per_step
 
 
+def oracle_pilot(reader, seeds: Sequence[int], p: AmsV4) -> pd.DataFrame:
+    """The copy control's pilot (issue 18), run before any training: floor and oracle on each
+    seed's ``pilot_queries`` sessions, a set no other experiment reads."""
+    rows = []
+    for seed in seeds:
+        for r in H.run_modes(reader, session_sets(seed, p)["pilot"], ["floor", "oracle"], {}, new=p.new):
+            rows.append({"seed": seed, **r})
+    return pd.DataFrame(rows)
+
+
 def harness(reader, models: dict, seeds: Sequence[int], p: AmsV4) -> pd.DataFrame:
     """Every mode of ``MODES`` on the held-out sessions (``set="heldout"``) and ``CAPACITY_MODES``
     on the training sessions (``set="train"``), per seed."""
@@ -105,7 +116,8 @@ def e1_prefix_norms(reader, models: dict, seeds: Sequence[int], p: AmsV4) -> pd.
     """E1 on each seed's trained model: no prefix / LN only / learned scale (``experiments.prefix_norms``)."""
     rows = []
     for seed in seeds:
-        for r in X.prefix_norms(reader, models[seed]["trained"], session_sets(seed, p)["e1"], new=p.e1_new):
+        e1 = session_sets(seed, p)["e1"]
+        for r in X.prefix_norms(reader, models[seed]["trained"], e1, new=p.e1_new, batch=min(len(e1), E1_BATCH)):
             rows.append({"seed": seed, **r})
     return pd.DataFrame(rows)
 
