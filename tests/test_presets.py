@@ -8,6 +8,7 @@ import pytest
 
 from memnb.book import runner
 from memnb.book.presets import PRESETS, preset_class
+from memnb.hrs.routing.contamination import CONDITIONS
 from memnb.leaderboard.presets import CPU_ARMS, GPU_ARMS
 from memnb.profiles import Preset, per_profile
 
@@ -139,25 +140,21 @@ TODAY = {
         "gen_prompts": (1, 8, 50),
         "gen_tokens": (4, 30, 30),
     },
-    "32_topic_routing": {
-        "lengths": (
-            [8, 32, 128],
-            [8, 16, 32, 64, 128, 256, 512, 1024, 2048],
-            [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
-        ),
+    "32_topic_routing": {  # issue 19: on the pretrained reader, one read per chunk, three conditions at cpu
+        "lengths": ([8, 32], [8, 16, 32, 64, 128, 256, 512], [8, 16, 32, 64, 128, 256, 512, 1024]),
         "sentence_len": (8, 32, 32),
-        "article_len": (128, 512, 512),
-        "play_tokens": (4096, 35000, 35000),
-        "max_chunks": (24, 96, 256),
-        "n_pairs": (100, 1000, 4000),
-        "min_gap": (256, 2048, 2048),
-        "context_tokens": (16, 64, 256),
-        "prompt_tokens": (16, 32, 64),
-        "continuation_tokens": (16, 32, 128),
-        "n_prompts": (6, 48, 300),
-        "pool_items": (6, 40, 60),
-        "item_tokens": (32, 128, 512),
-        "kmeans_seeds": (2, 5, 5),
+        "article_len": (32, 512, 512),
+        "item_tokens": (32, 128, 128),
+        "n_chunks": (8, 20, 24),
+        "stride": (64, 768, 1152),
+        "n_pairs": (20, 250, 250),
+        "context_tokens": (16, 64, 128),
+        "prompt_tokens": (8, 32, 64),
+        "continuation_tokens": (8, 32, 64),
+        "n_prompts": (6, 64, 500),
+        "conditions": (["none", "routed"], ["none", "routed", "same_play"], list(CONDITIONS)),
+        "kmeans_seeds": (1, 3, 5),
+        "n_boot": (2, 100, 200),
     },
     "33_exp_kernel_attention": {  # issue 19: arms per profile, token shift, 900 steps at cpu
         "arms": (["dot", "exp"], ["dot", "exp"], ["dot", "exp", "dot_soft"]),
@@ -286,7 +283,8 @@ def test_bad_profile() -> None:
         ("21_kv_memory", {"tasks": ["mem_copy"]}, r"must include the judged tasks \['mem_brackets'\]"),
         ("21_kv_memory", {"window": 8}, r"window \(8\) must be shorter than the shortest training sequence"),
         ("31_entropy_gated_retrieval", {"pool_size": 10}, r"distractors \[20\] need pool_size >= 20"),
-        ("32_topic_routing", {"sentence_len": 9}, r"sentence_len=9 must be one of lengths=\[8, 32, 128\]"),
+        ("32_topic_routing", {"sentence_len": 9}, r"sentence_len=9 must be one of lengths=\[8, 32\]"),
+        ("32_topic_routing", {"stride": 16}, r"stride=16 must exceed max\(lengths\)=32"),
         ("50_leaderboard", {"arms": '["attention", "gpt5"]'}, "must be one of attention"),
     ],
 )

@@ -7,14 +7,6 @@ import torch
 from memnb.hrs.routing import engram, scaling
 
 
-def _tiny_gpt2(n_positions=32):
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    torch.manual_seed(0)
-    conf = GPT2Config(vocab_size=50, n_positions=n_positions, n_embd=16, n_layer=2, n_head=2)
-    return GPT2LMHeadModel(conf).eval()
-
-
 def test_fit_threshold_separates_separable_scores_and_is_the_best_rule():
     cos = np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9])
     same = np.array([False, False, False, True, True, True])
@@ -49,30 +41,57 @@ def test_separable_topics_score_near_one_and_noise_near_chance():
     assert abs(noise["acc_threshold"] - 0.5) < 0.1 and abs(noise["acc_elementwise"] - 0.5) < 0.1
 
 
-def test_score_lengths_scores_every_encoder_and_the_lexical_control():
+def test_score_lengths_scores_the_engrams_and_the_lexical_control():
     rng = np.random.default_rng(0)
     labels, starts = np.repeat(np.arange(4), 40), np.tile(np.arange(40) * 10, 4)
     toks = [list(rng.integers(0, 30, 8)) for _ in labels]
     e = rng.normal(size=(4, 16))[labels] * 3 + rng.normal(size=(160, 16))
-    sets = {"a": {8: (toks, e, labels, starts)}, "b": {8: (toks, -e, labels, starts)}}
-    rows = scaling.score_lengths(sets, [0, 1], vocab_size=30, n_pairs=100, min_gap=20)
-    assert [(r["seed"], r["features"]) for r in rows] == [(s, f) for s in (0, 1) for f in ("a", "b", "tfidf")]
-    assert rows[0] == {"length": 8, "seed": 0, "features": "a"} | scaling.evaluate_length(
+    rows = scaling.score_lengths({8: e}, {8: toks}, labels, starts, [0, 1], vocab_size=30, n_pairs=100, min_gap=20)
+    assert [(r["seed"], r["features"]) for r in rows] == [(s, f) for s in (0, 1) for f in ("reader", "tfidf")]
+    assert rows[0] == {"length": 8, "seed": 0, "features": "reader"} | scaling.evaluate_length(
         e, labels, starts, n_pairs=100, min_gap=20, seed=0
     )
-    assert "acc_elementwise" not in rows[2]  # no classifiers for the lexical control
+    assert "acc_mlp" not in rows[1]  # no classifiers for the lexical control
 
 
-def test_windowed_engram_is_the_token_mean_of_per_window_states():
-    model = _tiny_gpt2()
-    ids = list(np.random.default_rng(0).integers(0, 50, 20))
-    e = engram.engrams(model, [ids], layer=1, window=8)[0]
-    with torch.no_grad():
-        hs = [
-            model.transformer(input_ids=torch.tensor([ids[s : s + 8]]), output_hidden_states=True).hidden_states[1][0]
-            for s in (0, 8, 16)
-        ]
-    np.testing.assert_allclose(e, torch.cat(hs).mean(0).double().numpy(), atol=1e-5)
-    sets = scaling.length_engrams(model, {"a": ids * 2, "b": ids[::-1] * 2}, [8, 16], max_chunks=4, layer=1, window=8)
-    toks, e16, _, _ = sets[16]
-    np.testing.assert_allclose(e16, engram.engrams(model, toks, layer=1, window=8), atol=1e-5)
+def test_centring_uses_the_fit_half_only_and_recovers_separation_under_a_common_offset():
+    rng = np.random.default_rng(1)
+    labels, starts = np.repeat(np.arange(4), 30), np.tile(np.arange(30) * 10, 4)
+    e = rng.normal(size=(4, 16))[labels] + rng.normal(size=(120, 16)) * 0.7 + 100.0  # one large shared direction
+    centred = scaling.evaluate_length(e, labels, starts, n_pairs=100, min_gap=0, seed=0)
+    raw = scaling.evaluate_length(e, labels, starts, n_pairs=100, min_gap=0, seed=0, centre=False)
+    assert centred["auroc"] > 0.9 and raw["cos_same"] > 0.99 and raw["cos_diff"] > 0.99
+
+
+def test_anchored_chunks_share_anchors_across_lengths_and_refuse_short_plays():
+    plays = {"a": list(range(1000)), "b": list(range(5000, 6000))}
+    toks, labels, starts = scaling.anchored_chunks(plays, 50, n_chunks=5, stride=100)
+    assert starts.tolist() == [0, 100, 200, 300, 400] * 2 and labels.tolist() == [0] * 5 + [1] * 5
+    assert toks[6] == list(range(5100, 5150))
+    with pytest.raises(ValueError, match="tokens; 20 chunks"):
+        scaling.anchored_chunks(plays, 50, n_chunks=20, stride=100)
+
+
+def _tiny_llama():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    conf = LlamaConfig(vocab_size=50, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                       num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=64)  # fmt: skip
+    return LlamaForCausalLM(conf).eval()
+
+
+def test_prefix_engrams_equal_separate_reads_of_each_length():
+    model = _tiny_llama()
+    rng = np.random.default_rng(0)
+    lists = [list(rng.integers(0, 50, 24)) for _ in range(3)]
+    got = engram.prefix_engrams(model, lists, [4, 10, 24], layer=1, skip_first=1)
+    for L in (4, 10, 24):
+        with torch.no_grad():
+            for i, t in enumerate(lists):
+                h = model.base_model(input_ids=torch.tensor([t[:L]]), output_hidden_states=True).hidden_states[1][0]
+                np.testing.assert_allclose(got[L][i], h[1:].double().mean(0).numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="exactly max"):
+        engram.prefix_engrams(model, [lists[0][:10]], [4, 24], layer=1)
+    with pytest.raises(ValueError, match="exceed skip_first"):
+        engram.prefix_engrams(model, lists, [1, 24], layer=1, skip_first=1)

@@ -1,7 +1,8 @@
 """The rules chapters 32, 33 and 40 register (``ch.rules``) are the rules files' rules.
 
-Chapter 32's two scaling rules are built for a profile's lengths (``memnb.hrs.rules.chapter_32``);
-at the `cpu` profile, whose results are published, they must be the rules in ``RULES``, hash for hash.
+Chapter 32's scaling and classifier rules are built for a profile's scales
+(``memnb.hrs.rules.chapter_32``); at the `cpu` profile, whose results are published, they must be the
+rules in ``RULES``, hash for hash.
 """
 
 from memnb.ams import rules as ams_rules
@@ -15,19 +16,24 @@ def _hashes(rules: dict) -> dict:
 
 def test_chapter_32_at_cpu_is_the_published_rules():
     p = TopicRouting.resolve("cpu")
-    registered = hrs_rules.chapter_32(p.lengths, p.article_len, p.sentence_len)
+    registered = hrs_rules.chapter_32(p.article_len, p.sentence_len)
     assert _hashes(registered) == {k: hrs_rules.RULES[k].rule_hash() for k in registered}
     assert _hashes(hrs_rules.CHAPTER_32) == _hashes(registered)
 
 
-def test_chapter_32_reads_the_profiles_lengths():
+def test_chapter_32_reads_the_profiles_scales():
     p = TopicRouting.resolve("ci")
-    registered = hrs_rules.chapter_32(p.lengths, p.article_len, p.sentence_len)
+    registered = hrs_rules.chapter_32(p.article_len, p.sentence_len)
     names = {m for r in registered.values() for m in r.metric_names()}
-    assert {f"learned_advantage_L{L}" for L in p.lengths} <= names
-    assert {f"acc_threshold_L{p.article_len}", f"acc_threshold_L{p.sentence_len}"} <= names
-    assert not any(f"_L{L}" in m for m in names for L in set(hrs_rules.TOPIC_LENGTHS) - set(p.lengths))
+    assert {f"acc_threshold_L{p.article_len}", f"acc_threshold_L{p.sentence_len}", f"acc_mlp_L{p.article_len}"} <= names
+    assert not any(m.endswith(f"_L{hrs_rules.ARTICLE_LEN}") for m in names)
     assert _hashes(registered)["hrs.mauve_contamination"] == hrs_rules.MAUVE_CONTAMINATION.rule_hash()
+
+
+def test_chapter_32_deltas_are_half_the_seeds_numbers():
+    assert abs(hrs_rules.DELTA_SCALING - (0.973 - 0.715) / 2) < 5e-4
+    assert abs(hrs_rules.DELTA_NLL - hrs_rules.SEED_PPL_RISE / 2) < 5e-4
+    assert abs(hrs_rules.DELTA_MAUVE - (0.962 - 0.919) / 2) < 1e-9
 
 
 def test_chapters_33_and_40_register_rules_from_RULES():

@@ -61,27 +61,36 @@ class EntropyGatedRetrieval(Preset):
 
 @dataclass(frozen=True)
 class TopicRouting(Preset):
-    """Chapter 32: topic separation by length, routing contamination and the engram pool."""
+    """Chapter 32: topic separation by length and routing contamination, on the pretrained reader.
+
+    Part 1 reads ``n_chunks`` chunks per play, anchored ``stride`` tokens apart, once at
+    ``max(lengths)`` tokens (every shorter length is a prefix of the same read); part 2 draws
+    ``n_prompts`` prompt windows per seed and runs ``conditions``. Sized from the pilot in the
+    chapter's text."""
+
+    SEEDS = {"cpu": [320, 321, 322]}  # protocol 2: fresh seeds (the chapter's first runs used 0-2)
 
     lengths: list[int] = per_profile(
-        ci=[8, 32, 128],
-        cpu=[8, 16, 32, 64, 128, 256, 512, 1024, 2048],
-        gpu=[8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
-        low=1,
+        ci=[8, 32], cpu=[8, 16, 32, 64, 128, 256, 512], gpu=[8, 16, 32, 64, 128, 256, 512, 1024], low=2
     )
-    sentence_len: int = per_profile(ci=8, cpu=32, gpu=32, low=1)
-    article_len: int = per_profile(ci=128, cpu=512, gpu=512, low=1)
-    play_tokens: int = per_profile(ci=4096, cpu=35000, gpu=35000, low=1)
-    max_chunks: int = per_profile(ci=24, cpu=96, gpu=256, low=1)
-    n_pairs: int = per_profile(ci=100, cpu=1000, gpu=4000, low=1)
-    min_gap: int = per_profile(ci=256, cpu=2048, gpu=2048, low=0)
-    context_tokens: int = per_profile(ci=16, cpu=64, gpu=256, low=1)
-    prompt_tokens: int = per_profile(ci=16, cpu=32, gpu=64, low=1)
-    continuation_tokens: int = per_profile(ci=16, cpu=32, gpu=128, low=1)
-    n_prompts: int = per_profile(ci=6, cpu=48, gpu=300, low=1)
-    pool_items: int = per_profile(ci=6, cpu=40, gpu=60, low=1)
-    item_tokens: int = per_profile(ci=32, cpu=128, gpu=512, low=1)
-    kmeans_seeds: int = per_profile(ci=2, cpu=5, gpu=5, low=1)
+    sentence_len: int = per_profile(ci=8, cpu=32, gpu=32, low=2)
+    article_len: int = per_profile(ci=32, cpu=512, gpu=512, low=2)
+    item_tokens: int = per_profile(ci=32, cpu=128, gpu=128, low=2)
+    n_chunks: int = per_profile(ci=8, cpu=20, gpu=24, low=4)
+    stride: int = per_profile(ci=64, cpu=768, gpu=1152, low=1)
+    n_pairs: int = per_profile(ci=20, cpu=250, gpu=250, low=10)
+    context_tokens: int = per_profile(ci=16, cpu=64, gpu=128, low=0)
+    prompt_tokens: int = per_profile(ci=8, cpu=32, gpu=64, low=2)
+    continuation_tokens: int = per_profile(ci=8, cpu=32, gpu=64, low=1)
+    n_prompts: int = per_profile(ci=6, cpu=64, gpu=500, low=2)
+    conditions: list[str] = per_profile(
+        ci=["none", "routed"],
+        cpu=["none", "routed", "same_play"],
+        gpu=["none", "routed", "same_play", "other_play_ref", "other_domain", "seed_artifact"],
+        choices=["none", "routed", "same_play", "other_play_ref", "other_domain", "seed_artifact"],
+    )
+    kmeans_seeds: int = per_profile(ci=1, cpu=3, gpu=5, low=1)
+    n_boot: int = per_profile(ci=2, cpu=100, gpu=200, low=0)
 
     def check(self) -> None:
         for key in ("sentence_len", "article_len", "item_tokens"):
@@ -90,6 +99,12 @@ class TopicRouting(Preset):
                     f"{key}={getattr(self, key)} must be one of lengths={self.lengths} "
                     "(its scores and threshold come from there)"
                 )
+        if max(self.lengths) >= self.stride:
+            raise ValueError(
+                f"stride={self.stride} must exceed max(lengths)={max(self.lengths)} (chunks must not touch)"
+            )
+        if not {"none", "routed"} <= set(self.conditions):
+            raise ValueError(f"conditions {self.conditions} must include 'none' and 'routed' (the claim compares them)")
 
 
 @dataclass(frozen=True)

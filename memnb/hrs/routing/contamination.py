@@ -1,34 +1,34 @@
-"""The MAUVE "distributional contamination" finding, redone with controls (book/appendix/hrs.md §5).
+"""The MAUVE "distributional contamination" finding, redone with controls on the pretrained reader
+(book/appendix/hrs.md §4.3).
 
 HRS reported that routing topic-matched context into the prompt raised MAUVE (0.919 → 0.962)
-while "held-out perplexity" worsened (35.8 → 38.1). Its evidence had four flaws
-(book/appendix/hrs.md §5): the prompt was inserted into the clusters before retrieval (the
-context ended with the prompt itself), the 500-token condition kept ~12 context tokens, the
-baselines came from another run with twice the samples, and the perplexity scored the context
-tokens too. Here, per seed:
+while "held-out perplexity" worsened (35.8 → 38.1). Its evidence had four flaws (the appendix):
+the prompt was inserted into the clusters before retrieval (the context ended with the prompt
+itself), the 500-token condition kept ~12 context tokens, the baselines came from another run
+with twice the samples, and the perplexity scored the context tokens too. Here, per seed, with
+the frozen reader SmolLM2-135M as the language model (it writes real text):
 
-- **Plays.** Reference plays R (the prompts' plays) and other plays O, all held out. Each R play's
-  first half is its *context pool*, its second half the *evaluation region*; O plays are pools only.
-- **Windows.** ``n`` prompt windows (prompt ``P`` tokens + true continuation ``C`` tokens) drawn from
-  the evaluation regions, balanced over R plays and ordered play by play (the seed walked the test
-  stream at a uniform stride); ``n`` more windows give the *human* set (true text vs true text, the
-  ceiling MAUVE can reach at this n).
-- **Conditions** (context of ≤ ``B`` tokens, then the prompt; ``B + P + C`` ≤ the trained window):
-  ``none``; ``same_play`` (B random contiguous tokens of the prompt's play pool); ``routed`` (the
-  TopicContextManager over pool chunks of R ∪ O, the prompt *routed without insertion*, context
-  assembled within B); ``other_play_ref`` (B tokens of another R play: inside the reference
-  distribution, wrong topic); ``other_domain`` (B tokens of an O play: outside it);
-  ``seed_artifact`` (the seed's order: prompt inserted, then context assembled, so the context ends
-  with the prompt, which is then appended again; test prompts accumulate in the clusters).
-- **Metrics.** ``cont_nll``: mean NLL (nats/token) of the true continuation's C tokens given
-  context ⊕ prompt (context and prompt positions masked out). ``seed_ppl``: the seed's metric, per
-  sample exp(mean CE over *all* positions of context ⊕ prompt ⊕ continuation), averaged
-  arithmetically. ``mauve``: MAUVE (``memnb.eval.mauve``, MiniLM features) of the generated C-token
-  continuations against the n true continuations, the same n for every condition, averaged over
-  ``kmeans_seeds`` clustering seeds; ``mauve_seed_protocol``: the same with the prompt decoded into
-  both sides (the seed's protocol). ``distinct2``: distinct token bigrams / all bigrams of the
-  generations. Generations: ``memnb.eval.sampling.sample`` (temperature 0.9, top-k 50 as in the seed) with
-  one sampling seed per prompt shared by all conditions (common random numbers).
+- **Plays.** Reference plays R (the prompts' plays) and other plays O. The routing pool is the
+  chunks of chapter 32's part 1 at ``item_tokens`` (anchored in every play's first half); prompts
+  come from the second half of the R plays.
+- **Windows.** ``n`` prompt windows (``P`` prompt + ``C`` continuation tokens) drawn from the
+  evaluation regions, balanced over R plays; ``n`` more windows give the *human* set (true text vs
+  true text: the ceiling MAUVE can reach at this n).
+- **Conditions** (a context of ≤ ``B`` tokens, then the prompt): ``none``; ``routed`` (the
+  TopicContextManager over the pool, the prompt *routed without insertion*, the context assembled
+  within B); ``same_play`` (B random contiguous tokens of the prompt's play's first half: the
+  topic-matched context routing aims at); ``other_play_ref`` (another R play), ``other_domain``
+  (an O play), ``seed_artifact`` (the seed's order: prompt inserted, then context assembled).
+  A profile runs the subset ``conditions``.
+- **Metrics.** ``cont_nll``: per prompt, the mean NLL (nats/token) of the true continuation's C
+  tokens given context ⊕ prompt (context and prompt positions not scored). ``mauve``: MAUVE
+  (``memnb.eval.mauve``, MiniLM features) of the n generated continuations against the n true
+  ones, the same n, references and sampling seed in every condition, averaged over
+  ``kmeans_seeds`` clustering seeds. ``d_mauve_boot``: a prompt-paired bootstrap of
+  MAUVE(routed) − MAUVE(none) (prompts resampled jointly for references and both conditions).
+  ``mauve_shuffled``: MAUVE of the human set with each continuation's tokens shuffled (a planted
+  degradation the measure must see). Generations: ``transformers``' sampler, temperature 0.9,
+  top-k 50 (the seed's settings), ``torch.manual_seed(seed)`` before each condition's batches.
 """
 
 from __future__ import annotations
@@ -41,13 +41,12 @@ import torch
 import torch.nn as nn
 
 from memnb.eval.mauve import mauve_features, text_features
-from memnb.eval.nll import target_nll
-from memnb.eval.sampling import sample
-from memnb.hrs.routing.engram import engrams
+from memnb.eval.pooling import unit
 from memnb.hrs.routing.topic_manager import TopicContextManager
 
-CONDITIONS = ("none", "same_play", "routed", "other_play_ref", "other_domain", "seed_artifact")
+CONDITIONS = ("none", "routed", "same_play", "other_play_ref", "other_domain", "seed_artifact")
 TEMPERATURE, TOP_K = 0.9, 50  # the seed's sampling settings
+BATCH = 16  # rows per forward pass or generation batch
 
 
 @dataclass(frozen=True)
@@ -56,18 +55,18 @@ class Setup:
     prompt: int  # P
     continuation: int  # C
     n: int  # prompts per seed (= MAUVE samples per side)
-    pool_items: int  # manager pool chunks per play
-    item_tokens: int  # tokens per pool chunk
+    conditions: tuple[str, ...]
     kmeans_seeds: int  # MAUVE clustering seeds averaged per score
+    n_boot: int  # prompt-paired bootstrap replicates of ΔMAUVE per seed
 
-    def check(self, window: int) -> None:
-        if self.context + self.prompt + self.continuation > window:
+    def check(self) -> None:
+        bad = [c for c in self.conditions if c not in CONDITIONS]
+        if bad or not {"none", "routed"} <= set(self.conditions):
             raise ValueError(
-                f"context {self.context} + prompt {self.prompt} + continuation {self.continuation} tokens exceed the "
-                f"backbone's trained window of {window}; shrink one of them"
+                f"conditions must be among {CONDITIONS} and include 'none' and 'routed', got {self.conditions}"
             )
-        if min(self.prompt, self.continuation, self.n, self.item_tokens, self.kmeans_seeds) < 1 or self.context < 0:
-            raise ValueError(f"every size must be >= 1 (context >= 0), got {self}")
+        if min(self.prompt, self.continuation, self.n, self.kmeans_seeds) < 1 or self.context < 0 or self.n_boot < 0:
+            raise ValueError(f"every size must be >= 1 (context, n_boot >= 0), got {self}")
 
 
 @dataclass
@@ -103,82 +102,88 @@ def windows(
 
 
 def build_manager(
-    model: nn.Module, pools: dict[str, list[int]], setup: Setup, join: float, *, layer: int, window: int, rng
+    vectors: np.ndarray, tokens: list[list[int]], titles: list[str], join: float, budget: int, rng
 ) -> TopicContextManager:
-    """A manager holding ``pool_items`` random chunks per pool play, streamed in random order."""
-    items = []
-    for title, ids in pools.items():
-        grid = np.arange(0, len(ids) - setup.item_tokens + 1, setup.item_tokens)
-        for s in rng.choice(grid, min(setup.pool_items, len(grid)), replace=False):
-            items.append((title, ids[s : s + setup.item_tokens]))
-    items = [items[i] for i in rng.permutation(len(items))]
-    e = engrams(model, [t for _, t in items], layer=layer, window=window)
-    mgr = TopicContextManager(join, budget=max(setup.context, 1))
-    for (title, toks), v in zip(items, e, strict=True):
-        mgr.insert(v, toks, label=title)
+    """A manager holding the pool items (unit engrams, tokens, play), streamed in random order."""
+    mgr = TopicContextManager(join, budget=max(budget, 1))
+    for i in rng.permutation(len(tokens)):
+        mgr.insert(vectors[i], tokens[i], label=titles[i])
     return mgr
 
 
 def contexts(
-    model: nn.Module,
+    prompt_vectors: np.ndarray,
     prompts: list[Window],
     pools: dict[str, list[int]],
     ref_titles: list[str],
     other_titles: list[str],
     manager: TopicContextManager,
     setup: Setup,
-    *,
-    layer: int,
-    window: int,
     rng: np.random.Generator,
 ) -> tuple[dict[str, list[list[int]]], list[bool]]:
-    """The context of every prompt under every condition, and whether routing hit the prompt's play."""
+    """The context of every prompt under every condition of ``setup``, and whether routing picked a
+    cluster whose majority play is the prompt's."""
     B = setup.context
-    out: dict[str, list[list[int]]] = {c: [] for c in CONDITIONS}
+    out: dict[str, list[list[int]]] = {c: [] for c in setup.conditions}
     routed_ok = []
-    e = engrams(model, [w.prompt for w in prompts], layer=layer, window=window)
     seed_mgr = copy.deepcopy(manager)
-    for w, v in zip(prompts, e, strict=True):
-        out["none"].append([])
-        out["same_play"].append(_slice(pools[w.play], B, rng))
+    for w, v in zip(prompts, prompt_vectors, strict=True):
         others = [t for t in ref_titles if t != w.play]
-        out["other_play_ref"].append(_slice(pools[others[int(rng.integers(len(others)))]], B, rng))
-        out["other_domain"].append(_slice(pools[other_titles[int(rng.integers(len(other_titles)))]], B, rng))
+        draws = {  # every draw is made for every prompt, so the conditions run share one random stream
+            "same_play": _slice(pools[w.play], B, rng),
+            "other_play_ref": _slice(pools[others[int(rng.integers(len(others)))]], B, rng),
+            "other_domain": _slice(pools[other_titles[int(rng.integers(len(other_titles)))]], B, rng),
+        }
         cid, _ = manager.route(v)
-        out["routed"].append(manager.assemble()[-B:] if B else [])
         routed_ok.append(cid is not None and manager.majority_label(cid) == w.play)
         seed_mgr.insert(v, w.prompt, label=w.play)
-        out["seed_artifact"].append(seed_mgr.assemble()[-B:] if B else [])
+        made = {"none": [], "routed": manager.assemble()[-B:] if B else [], **draws}
+        made["seed_artifact"] = seed_mgr.assemble()[-B:] if B else []
+        for c in setup.conditions:
+            out[c].append(made[c])
     return out, routed_ok
 
 
-@torch.inference_mode()
-def nll_scores(model: nn.Module, ctxs: list[list[int]], prompts: list[Window]) -> tuple[np.ndarray, np.ndarray]:
-    """(continuation-only NLL per sample, the seed's all-position PPL per sample)."""
-    cont, seed = [], []
-    for c, w in zip(ctxs, prompts, strict=True):
-        ids = torch.tensor([c + w.prompt + w.continuation])
-        logits = model(input_ids=ids).logits[0, :-1]
-        ce = target_nll(logits.float(), ids[0, 1:], reduction="none")
-        cont.append(float(ce[-len(w.continuation) :].mean()))
-        seed.append(float(torch.exp(ce.mean())))
-    return np.array(cont), np.array(seed)
+@torch.no_grad()
+def continuation_nll(model: nn.Module, ctxs: list[list[int]], prompts: list[Window]) -> np.ndarray:
+    """Per prompt: mean NLL (nats/token) of its continuation given context ⊕ prompt (a
+    ``transformers`` causal LM; right-padded batches, only the continuation's logits computed)."""
+    out = []
+    for b in range(0, len(prompts), BATCH):
+        rows = [c + w.prompt + w.continuation for c, w in zip(ctxs[b : b + BATCH], prompts[b : b + BATCH], strict=True)]
+        width = max(map(len, rows))
+        ids = torch.zeros(len(rows), width, dtype=torch.long)
+        mask = torch.zeros(len(rows), width, dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)], mask[i, : len(r)] = torch.tensor(r), 1
+        h = model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state
+        for i, (r, w) in enumerate(zip(rows, prompts[b : b + BATCH], strict=True)):
+            C = len(w.continuation)
+            logits = model.lm_head(h[i, len(r) - C - 1 : len(r) - 1]).float()
+            out.append(float(torch.nn.functional.cross_entropy(logits, torch.tensor(w.continuation))))
+    return np.array(out)
 
 
-def generate(
-    model: nn.Module, ctxs: list[list[int]], prompts: list[Window], n_tokens: int, seed: int
-) -> list[list[int]]:
-    """One sampled continuation per prompt (KV-cached); prompt i uses sampling seed (seed, i) in every condition."""
-    return [
-        sample(model, c + w.prompt, n_tokens, temperature=TEMPERATURE, top_k=TOP_K, seed=seed * 100_003 + i)
-        for i, (c, w) in enumerate(zip(ctxs, prompts, strict=True))
-    ]
-
-
-def distinct2(token_lists: list[list[int]]) -> float:
-    """Distinct token bigrams / all bigrams over a set of generations."""
-    grams = [tuple(t[i : i + 2]) for t in token_lists for i in range(len(t) - 1)]
-    return len(set(grams)) / max(1, len(grams))
+@torch.no_grad()
+def generate(model: nn.Module, ctxs: list[list[int]], prompts: list[Window], n_tokens: int, seed: int, pad_id: int):
+    """One sampled continuation of ``n_tokens`` tokens per prompt after context ⊕ prompt
+    (left-padded batches; ``torch.manual_seed(seed)`` first, so every condition starts from the
+    same random stream)."""
+    torch.manual_seed(seed)
+    out = []
+    for b in range(0, len(prompts), BATCH):
+        rows = [c + w.prompt for c, w in zip(ctxs[b : b + BATCH], prompts[b : b + BATCH], strict=True)]
+        width = max(map(len, rows))
+        ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+        mask = torch.zeros(len(rows), width, dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, width - len(r) :], mask[i, width - len(r) :] = torch.tensor(r), 1
+        gen = model.generate(
+            input_ids=ids, attention_mask=mask, do_sample=True, temperature=TEMPERATURE, top_k=TOP_K,
+            max_new_tokens=n_tokens, min_new_tokens=n_tokens, pad_token_id=pad_id,
+        )  # fmt: skip
+        out += gen[:, width:].tolist()
+    return out
 
 
 def mauve_mean(p: np.ndarray, q: np.ndarray, seeds: int, base: int) -> float:
@@ -186,57 +191,79 @@ def mauve_mean(p: np.ndarray, q: np.ndarray, seeds: int, base: int) -> float:
     return float(np.mean([mauve_features(p, q, seed=base + s) for s in range(seeds)]))
 
 
+def paired_bootstrap(p: np.ndarray, q_a: np.ndarray, q_b: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """``n_boot`` replicates of MAUVE(p, q_a) − MAUVE(p, q_b), prompts resampled jointly (row i of
+    p, q_a and q_b belong to prompt i), one k-means seed per replicate."""
+    rng = np.random.default_rng(seed)
+    reps = []
+    for b in range(n_boot):
+        i = rng.integers(0, len(p), len(p))
+        reps.append(mauve_features(p[i], q_a[i], seed=b) - mauve_features(p[i], q_b[i], seed=b))
+    return np.array(reps)
+
+
+def shuffled(token_lists: list[list[int]], rng: np.random.Generator) -> list[list[int]]:
+    """Each list's tokens in random order (a planted degradation for MAUVE's control)."""
+    return [list(rng.permutation(t)) for t in token_lists]
+
+
 def run_seed(
     model: nn.Module,
     tok,
     ref_plays: dict[str, list[int]],
     other_plays: dict[str, list[int]],
+    pool: tuple[np.ndarray, list[list[int]], list[str]],
+    encode,
     setup: Setup,
     join: float,
     *,
-    layer: int,
-    window: int,
     seed: int,
 ) -> dict:
-    """One seed of the experiment: per-condition rows, the human ceiling, routing accuracy."""
-    setup.check(window)
+    """One seed: per-condition rows and per-prompt NLLs, routing accuracy, the human ceiling, the
+    planted control and the bootstrap. ``pool``: (raw engrams, tokens, play) of the routing pool;
+    ``encode``: token lists of length P -> raw engrams; cosines are centred on the pool's mean."""
+    setup.check()
     rng = np.random.default_rng(seed)
-    pools = {t: ids[: len(ids) // 2] for t, ids in {**ref_plays, **other_plays}.items()}
+    plays = {**ref_plays, **other_plays}
+    pools = {t: ids[: len(ids) // 2] for t, ids in plays.items()}
     ref_eval = {t: ids[len(ids) // 2 :] for t, ids in ref_plays.items()}
     prompts, human = windows(ref_eval, setup, rng)
-    manager = build_manager(model, pools, setup, join, layer=layer, window=window, rng=rng)
-    ctxs, routed_ok = contexts(
-        model, prompts, pools, list(ref_plays), list(other_plays), manager, setup, layer=layer, window=window, rng=rng
-    )
-    refs = [tok.decode(w.continuation) for w in prompts]
-    p_cont = text_features(refs)
-    p_full = text_features([tok.decode(w.prompt + w.continuation) for w in prompts])
-    rows = []
-    for cond in CONDITIONS:
-        cont_nll, seed_ppl = nll_scores(model, ctxs[cond], prompts)
-        gens = generate(model, ctxs[cond], prompts, setup.continuation, seed)
-        q_cont = text_features([tok.decode(g) for g in gens])
-        q_full = text_features([tok.decode(w.prompt + g) for w, g in zip(prompts, gens, strict=True)])
+    vectors, tokens, titles = pool
+    centre = vectors.mean(0)
+    manager = build_manager(unit(vectors - centre), tokens, titles, join, setup.context, rng)
+    pv = unit(encode([w.prompt for w in prompts]) - centre)
+    ctxs, routed_ok = contexts(pv, prompts, pools, list(ref_plays), list(other_plays), manager, setup, rng)
+    refs = text_features([tok.decode(w.continuation) for w in prompts])
+    pad = tok.eos_token_id
+    rows, nll, feats = [], {}, {}
+    for cond in setup.conditions:
+        nll[cond] = continuation_nll(model, ctxs[cond], prompts)
+        gens = generate(model, ctxs[cond], prompts, setup.continuation, seed, pad)
+        feats[cond] = text_features([tok.decode(g) for g in gens])
         rows.append(
             {
                 "seed": seed,
                 "condition": cond,
-                "cont_nll": float(cont_nll.mean()),
-                "seed_ppl": float(seed_ppl.mean()),
-                "mauve": mauve_mean(p_cont, q_cont, setup.kmeans_seeds, seed * 1000),
-                "mauve_seed_protocol": mauve_mean(p_full, q_full, setup.kmeans_seeds, seed * 1000),
-                "distinct2": distinct2(gens),
+                "cont_nll": float(nll[cond].mean()),
+                "mauve": mauve_mean(refs, feats[cond], setup.kmeans_seeds, seed * 1000),
                 "context_tokens": float(np.mean([len(c) for c in ctxs[cond]])),
                 "example": tok.decode(gens[0]),
             }
         )
-    human_feats = text_features([tok.decode(w.continuation) for w in human])
+    human_cont = [w.continuation for w in human]
+    boot = paired_bootstrap(refs, feats["routed"], feats["none"], setup.n_boot, seed)
     return {
         "rows": rows,
-        "mauve_human": mauve_mean(p_cont, human_feats, setup.kmeans_seeds, seed * 1000),
+        "nll": nll,
+        "mauve_human": mauve_mean(
+            refs, text_features([tok.decode(t) for t in human_cont]), setup.kmeans_seeds, seed * 1000
+        ),
+        "mauve_shuffled": mauve_mean(
+            refs, text_features([tok.decode(t) for t in shuffled(human_cont, rng)]), setup.kmeans_seeds, seed * 1000
+        ),
+        "d_mauve_boot": boot,
         "routing_acc": float(np.mean(routed_ok)),
-        "routing_chance": 1.0 / len(pools),  # the manager holds every pool play's chunks (R ∪ O), as many each
         "n_clusters": len(manager.clusters),
         "example_prompt": tok.decode(prompts[0].prompt),
-        "example_reference": refs[0],
+        "example_reference": tok.decode(prompts[0].continuation),
     }

@@ -1,44 +1,58 @@
 """A text's engram: the mean hidden state of a frozen causal LM (HRS ``topic_context.py``).
 
 HRS (book/appendix/hrs.md §3, the inference-time engram; §5) keys a text by the mean over
-positions of the output of block 4 of its 6 (``extract_layer = −2``, the second-to-last block):
+positions of the output of block 4 of its 6 (``extract_layer = −2``). Chapter 32 reads it from the
+pretrained reader (SmolLM2-135M, 30 blocks) at the same relative depth, after 25 of 30 blocks
+(``memnb.hrs.retrieval.engram_store.key_layer``: ``hidden_states[25]``), leaving out the first
+position, whose massive activation would otherwise dominate every mean (chapter 31):
 
-    e(x) = (1/n) Σ_{t=1..n} h_t^(ℓ),   ℓ = n_layer − 1 in ``transformers``' ``hidden_states``
-                                          (index 0 = embeddings, index i = output of block i−1),
+    e_L(x) = (1/(L−s)) Σ_{t=s+1..L} h_t^(ℓ),   s = ``skip_first`` = 1.
 
-and compares engrams by cosine. The book's backbone learned positions only up to its training
-length W (chapter 1: 128 tokens at the ``cpu`` profile; positions beyond were never trained), so a
-text longer than W is read in consecutive windows of W tokens, each a fresh context, and the mean
-runs over all its tokens. Engrams are returned raw (unnormalised); ``unit`` normalises. The
-pooling itself is ``memnb.eval.pooling``; this module holds HRS's choices.
+**One read gives every length.** A causal model's state at position t depends only on the tokens
+up to t, so the engram of a chunk's first L tokens, read alone, equals the mean of the first L
+states of the chunk read whole (``prefix_engrams``; tested against separate reads, up to float
+rounding). Chapter 32 reads each chunk once at its longest length and takes every shorter length
+from the running sum.
+
+Engrams are returned raw; cosines are taken after subtracting a centre that depends on no
+evaluation text (``scaling``): a pretrained LM's mean states share one large common direction.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 import torch.nn as nn
 
-from memnb.eval.pooling import hidden_sums, pooled_hidden
+from memnb.eval.pooling import n_layers_positions
 
-BATCH = 64  # pieces per right-padded batch
-
-
-def seed_layer(model: nn.Module) -> int:
-    """The ``hidden_states`` index of the seed's ``extract_layer = −2`` (second-to-last block)."""
-    return int(model.config.n_layer) - 1
+BATCH = 8  # chunks per forward pass (equal lengths: no padding)
 
 
-def engrams(model: nn.Module, token_lists: list[list[int]], *, layer: int, window: int) -> np.ndarray:
-    """``[N, d]`` raw engrams of ``token_lists``: each read in windows of ≤ ``window`` tokens, in
-    length-sorted right-padded batches of 64 (``memnb.eval.pooling.pooled_hidden``)."""
-    return pooled_hidden(model, token_lists, layer=layer, window=window, batch_size=BATCH, sort=True)
-
-
-def piece_sums(model: nn.Module, pieces: list[list[int]], *, layer: int) -> tuple[np.ndarray, np.ndarray]:
-    """(Σ_t h_t^(layer) ``[P, d]``, token counts ``[P]``) of each piece, read as one fresh context
-    in the same batches as ``engrams`` (so shared pieces can be read once: ``scaling.length_engrams``)."""
-    s = hidden_sums(model, pieces, layer=layer, batch_size=BATCH, sort=True)
-    return s.hidden, s.counts
+@torch.no_grad()
+def prefix_engrams(
+    model: nn.Module, token_lists: list[list[int]], lengths: list[int], *, layer: int, skip_first: int = 1
+) -> dict[int, np.ndarray]:
+    """``{L: [N, d]}`` float64 engrams of the first L tokens of each token list, for every L in
+    ``lengths``, from one read of each list (a ``transformers`` causal LM; lists of equal length)."""
+    longest = max(lengths)
+    if not token_lists or {len(t) for t in token_lists} != {longest}:
+        raise ValueError(f"every token list must hold exactly max(lengths) = {longest} tokens")
+    if min(lengths) <= skip_first:
+        raise ValueError(f"every length must exceed skip_first={skip_first}, got {sorted(lengths)}")
+    if longest > n_layers_positions(model)[1]:
+        raise ValueError(f"{longest} tokens exceed the model's {n_layers_positions(model)[1]} positions")
+    was = model.training
+    model.eval()
+    out = {L: [] for L in lengths}
+    for b in range(0, len(token_lists), BATCH):
+        ids = torch.tensor(token_lists[b : b + BATCH])
+        h = model.base_model(input_ids=ids, output_hidden_states=True).hidden_states[layer]
+        csum = h[:, skip_first:].double().cumsum(1)  # [B, T - s, d]
+        for L in lengths:
+            out[L].append((csum[:, L - skip_first - 1] / (L - skip_first)).numpy())
+    model.train(was)
+    return {L: np.concatenate(v) for L, v in out.items()}
 
 
 def bag_of_tokens(token_lists: list[list[int]], vocab_size: int) -> np.ndarray:

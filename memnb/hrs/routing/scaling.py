@@ -1,30 +1,35 @@
 """Topic accuracy of engram cosine vs text length: the seed's "signal-to-noise scaling law".
 
-HRS (book/appendix/hrs.md §5, first item) cut WikiText *training* articles into 512-token segments and
+HRS (book/appendix/hrs.md §4.2) cut WikiText *training* articles into 512-token segments and
 sentences, drew pairs (half same-article, half different), and chose the best fixed threshold on
-cos(e_a, e_b) *on the evaluation pairs*: 97.3% at 512 tokens, 70.9% at sentence scale; an MLP on
-8 pair features reached 97.3% / 71.5% ("a learned classifier cannot beat a fixed threshold").
+cos(e_a, e_b) *on the evaluation pairs*: 97.3% at 512 tokens, 70.9% at sentence scale; an MLP
+(8 → 32 → 32 → 1) on 8 pair features reached 97.3% / 71.5% ("a learned classifier cannot beat a
+fixed threshold").
 
-Here topics are held-out plays (never seen by the backbone). For each text length L:
+Here topics are plays, engrams come from the pretrained reader (``engram.prefix_engrams``), and for
+each text length L:
 
-1. ``chunk_set``: non-overlapping L-token chunks of each play (evenly spaced, at most
-   ``max_chunks`` per play), and their raw engrams (``engram.engrams``).
-2. Each seed splits every play's chunks at random into a *fit* and an *eval* half, and draws
-   balanced pairs inside each half (``pairs``): ``n_pairs`` same-play pairs whose starts are
-   ≥ ``min_gap`` tokens apart (not the same scene) and ``n_pairs`` different-play pairs. Chance is
-   50%; so is the majority class.
-3. ``fit_threshold``: the accuracy-maximising rule "same iff cos ≥ t" on the fit pairs, scored on
-   the eval pairs (the seed tuned t on the pairs it reported). AUROC of cos on the eval pairs is
-   the threshold-free version.
-4. Learned classifiers, fit on the fit pairs and scored on the eval pairs (standardised logistic
-   regression, sklearn defaults): ``seed8`` on the seed's 8 pair features (cos, L2 distance,
-   mean/std of a⊙b, mean/std of |a−b|, ‖a‖, ‖b‖ of raw engrams) and ``elementwise`` on
-   [â⊙b̂, |â−b̂|] of unit engrams (2d features, a learned diagonal metric).
+1. ``anchored_chunks``: ``n_chunks`` anchors per play, ``stride`` tokens apart from the play's
+   start; the L-token chunk at an anchor is its first L tokens, so every length compares the same
+   places in the plays (same-play pairs are equally far apart at every length), and chunks of
+   the longest length do not touch when ``stride`` exceeds it.
+2. Each seed splits every play's anchors at random into a *fit* and an *eval* half, and draws
+   balanced pairs inside each half (``pairs``): ``n_pairs`` same-play and ``n_pairs``
+   different-play pairs. Chance is 50%; so is the majority class.
+3. Cosines are taken after subtracting the mean engram of the fit half (no evaluation text in the
+   centre). ``fit_threshold``: the accuracy-maximising rule "same iff cos ≥ t" on the fit pairs,
+   scored on the eval pairs (the seed tuned t on the pairs it reported). AUROC of cos on the eval
+   pairs is the threshold-free version.
+4. Learned classifiers, fit on the fit pairs and scored on the eval pairs: ``mlp``, the seed's MLP
+   (8 → 32 → 32 → 1, ReLU, Adam; sklearn's ``MLPClassifier`` on standardised features) on the
+   seed's 8 pair features (cos, L2 distance, mean/std of a⊙b, mean/std of |a−b|, ‖a‖, ‖b‖ of the
+   centred engrams); ``elementwise``, a logistic regression on [â⊙b̂, |â−b̂|] (a learned diagonal
+   metric).
 5. ``cluster_quality``: the eval chunks, shuffled, streamed through the TopicContextManager with
-   τ_join = the fitted threshold; adjusted Rand index of clusters vs plays (0 = chance, 1 = the
-   plays exactly) and the number of clusters.
+   τ_join = the fitted threshold; adjusted Rand index of clusters vs plays (0 = chance).
 
-``score_lengths`` runs 2-5 for every length, seed and encoder, plus a TF-IDF lexical control.
+``score_lengths`` runs 2-5 for every length and seed, plus the TF-IDF lexical control (plain
+cosines of the chunks' token-count vectors, threshold only).
 """
 
 from __future__ import annotations
@@ -32,61 +37,35 @@ from __future__ import annotations
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from memnb.eval.pooling import unit
-from memnb.hrs.routing.engram import bag_of_tokens, piece_sums
+from memnb.hrs.routing.engram import bag_of_tokens
 from memnb.hrs.routing.topic_manager import TopicContextManager
-from memnb.train import progress_enabled
+
+SEED_MLP = (32, 32)  # the seed's hidden layers: 8 -> 32 -> 32 -> 1 (1,377 parameters)
 
 
-def chunk_set(
-    plays: dict[str, list[int]], length: int, max_chunks: int
+def anchored_chunks(
+    plays: dict[str, list[int]], length: int, n_chunks: int, stride: int
 ) -> tuple[list[list[int]], np.ndarray, np.ndarray]:
-    """(token lists, play index, start token) of ≤ ``max_chunks`` evenly spaced L-token chunks per play."""
-    if length < 1 or max_chunks < 2:
-        raise ValueError(f"need length >= 1 and max_chunks >= 2, got {length}, {max_chunks}")
+    """(token lists, play index, anchor) of the ``length``-token chunks at ``n_chunks`` anchors
+    0, stride, 2·stride, … of every play."""
+    if length < 1 or n_chunks < 4 or stride < 1:
+        raise ValueError(f"need length >= 1, n_chunks >= 4, stride >= 1; got {length}, {n_chunks}, {stride}")
     toks, labels, starts = [], [], []
-    for p, ids in enumerate(plays.values()):
-        all_starts = np.arange(0, len(ids) - length + 1, length)
-        if len(all_starts) < 2:
-            raise ValueError(f"a play of {len(ids)} tokens has < 2 chunks of {length}; use shorter lengths")
-        keep = all_starts[
-            np.unique(np.linspace(0, len(all_starts) - 1, min(max_chunks, len(all_starts))).round().astype(int))
-        ]
-        toks += [ids[s : s + length] for s in keep]
-        labels += [p] * len(keep)
-        starts += list(keep)
+    for p, (title, ids) in enumerate(plays.items()):
+        need = (n_chunks - 1) * stride + length
+        if len(ids) < need:
+            raise ValueError(f"{title} has {len(ids):,} tokens; {n_chunks} chunks {stride} apart need {need:,}")
+        for s in range(0, n_chunks * stride, stride):
+            toks.append(ids[s : s + length])
+            labels.append(p)
+            starts.append(s)
     return toks, np.array(labels), np.array(starts)
-
-
-def length_engrams(
-    model, plays: dict[str, list[int]], lengths: list[int], *, max_chunks: int, layer: int, window: int
-) -> dict[int, tuple[list[list[int]], np.ndarray, np.ndarray, np.ndarray]]:
-    """For each length: (chunks, raw engrams, play index, start) as ``engram.engrams`` would give,
-    but every window-sized piece shared between lengths (chunks start at multiples of their
-    length, so pieces of lengths that are multiples of ``window`` coincide) is read only once."""
-    sets = {L: chunk_set(plays, L, max_chunks) for L in lengths}
-    titles = list(plays)
-    keys: dict[tuple[int, int, int], int] = {}
-    for L, (_, labels, starts) in sets.items():
-        for p, s in zip(labels, starts, strict=True):
-            for o in range(s, s + L, window):
-                keys.setdefault((int(p), int(o), min(window, s + L - o)), len(keys))
-    pieces = [plays[titles[p]][o : o + n] for p, o, n in keys]
-    sums, counts = piece_sums(model, pieces, layer=layer)
-    out = {}
-    for L, (toks, labels, starts) in sets.items():
-        rows = [
-            [keys[(int(p), int(o), min(window, s + L - o))] for o in range(s, s + L, window)]
-            for p, s in zip(labels, starts, strict=True)
-        ]
-        e = np.stack([sums[r].sum(0) / counts[r].sum() for r in rows])
-        out[L] = (toks, e, labels, starts)
-    return out
 
 
 def split_halves(labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +89,7 @@ def pairs(
     cand_same, cand_diff = np.flatnonzero(ok_same), np.flatnonzero(~same)
     n = min(n_pairs, len(cand_same), len(cand_diff))
     if n < 10:
-        raise ValueError(f"only {n} balanced pairs available; lower min_gap or raise max_chunks")
+        raise ValueError(f"only {n} balanced pairs available; lower min_gap or raise n_chunks")
     pick = np.concatenate([rng.choice(cand_same, n, replace=False), rng.choice(cand_diff, n, replace=False)])
     return a[pick], b[pick], np.r_[np.ones(n, bool), np.zeros(n, bool)]
 
@@ -130,7 +109,7 @@ def fit_threshold(cos: np.ndarray, same: np.ndarray) -> float:
 
 
 def seed8_features(ea: np.ndarray, eb: np.ndarray) -> np.ndarray:
-    """The seed's 8 pair features of raw engrams (train_topic_classifier.py)."""
+    """The seed's 8 pair features (train_topic_classifier.py)."""
     ua, ub = unit(ea), unit(eb)
     prod, diff = ea * eb, np.abs(ea - eb)
     return np.column_stack(
@@ -153,8 +132,8 @@ def elementwise_features(ea: np.ndarray, eb: np.ndarray) -> np.ndarray:
     return np.hstack([ua * ub, np.abs(ua - ub)])
 
 
-def _classifier_accuracy(features, e, fit, ev) -> float:
-    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+def _accuracy(clf, features, e, fit, ev) -> float:
+    clf = make_pipeline(StandardScaler(), clf)
     clf.fit(features(e[fit[0]], e[fit[1]]), fit[2])
     return float(clf.score(features(e[ev[0]], e[ev[1]]), ev[2]))
 
@@ -179,14 +158,17 @@ def evaluate_length(
     min_gap: int,
     seed: int,
     classifiers: bool = True,
+    centre: bool = True,
 ) -> dict[str, float]:
     """Every score of one length and one seed (see the module docstring); ``classifiers=False``
-    skips the learned classifiers and the clustering (for the lexical control)."""
+    skips the learned classifiers and the clustering, ``centre=False`` takes plain cosines (both
+    for the lexical control)."""
     rng = np.random.default_rng(seed)
     fit_idx, ev_idx = split_halves(labels, rng)
     fit = pairs(fit_idx, labels, starts, n_pairs=n_pairs, min_gap=min_gap, rng=rng)
     ev = pairs(ev_idx, labels, starts, n_pairs=n_pairs, min_gap=min_gap, rng=rng)
-    u = unit(e)
+    c = e - e[fit_idx].mean(0) if centre else e  # centred on the fit half only
+    u = unit(c)
     cos_fit = (u[fit[0]] * u[fit[1]]).sum(1)
     cos_ev = (u[ev[0]] * u[ev[1]]).sum(1)
     t = fit_threshold(cos_fit, fit[2])
@@ -200,28 +182,32 @@ def evaluate_length(
     }
     if classifiers:
         with threadpool_limits(1):  # BLAS threads thrash on a loaded 2-core machine
-            out["acc_seed8"] = _classifier_accuracy(seed8_features, e, fit, ev)
-            out["acc_elementwise"] = _classifier_accuracy(elementwise_features, e, fit, ev)
-        out.update(cluster_quality(e, labels, ev_idx, t, rng))
+            mlp = MLPClassifier(SEED_MLP, max_iter=2000, random_state=seed)
+            out["acc_mlp"] = _accuracy(mlp, seed8_features, c, fit, ev)
+            out["acc_elementwise"] = _accuracy(LogisticRegression(max_iter=2000), elementwise_features, c, fit, ev)
+        out.update(cluster_quality(u, labels, ev_idx, t, rng))
     return out
 
 
 def score_lengths(
-    sets: dict[str, dict[int, tuple]], seeds: list[int], *, vocab_size: int, n_pairs: int, min_gap: int
+    engrams: dict[int, np.ndarray],
+    chunks: dict[int, list[list[int]]],
+    labels: np.ndarray,
+    starts: np.ndarray,
+    seeds: list[int],
+    *,
+    vocab_size: int,
+    n_pairs: int,
+    min_gap: int,
 ) -> list[dict]:
-    """One row per (length, seed, features): ``evaluate_length`` of every encoder's engrams
-    (``sets``: encoder name → ``length_engrams``), then of the TF-IDF token counts of the chunks
-    (``features="tfidf"``, no classifiers), the lexical control."""
-    first = next(iter(sets.values()))
+    """One row per (length, seed, features): ``evaluate_length`` of the engrams (``features =
+    "reader"``) and of the TF-IDF token counts of the same chunks (``"tfidf"``, no classifiers)."""
     rows = []
-    for L in tqdm(list(first), desc="lengths", disable=not progress_enabled()):
-        toks, _, labels, starts = first[L]
-        lexical = bag_of_tokens(toks, vocab_size)
+    for L, e in engrams.items():
+        lexical = bag_of_tokens(chunks[L], vocab_size)
         for seed in seeds:
             kw = {"n_pairs": n_pairs, "min_gap": min_gap, "seed": seed}
-            for name, by_length in sets.items():
-                _, e, _, _ = by_length[L]
-                rows.append({"length": L, "seed": seed, "features": name, **evaluate_length(e, labels, starts, **kw)})
-            tfidf = evaluate_length(lexical, labels, starts, classifiers=False, **kw)
+            rows.append({"length": L, "seed": seed, "features": "reader", **evaluate_length(e, labels, starts, **kw)})
+            tfidf = evaluate_length(lexical, labels, starts, classifiers=False, centre=False, **kw)
             rows.append({"length": L, "seed": seed, "features": "tfidf", **tfidf})
     return rows
