@@ -182,7 +182,20 @@ runner.FAILED, runner.ROOT = root / "runs" / "failed", root
 presets.PRESETS["99_toy"] = type("Toy", (Preset,), {{}})
 from memnb.__main__ import main
 
-sys.exit(main(sys.argv[2:]))
+rc = main(sys.argv[2:])
+# An asyncio task the run left on its event loop (nbclient's, for the cell that was executing) wakes
+# up whenever that loop runs again, e.g. while the kernel is being shut down, and its exception is
+# then printed as "Task exception was never retrieved" and a traceback: whether that happened in the
+# run was a race. Run the loop for longer than nbclient's 1 s kernel-alive poll, then collect, so a
+# task left behind shows up on stderr every time.
+import asyncio
+import gc
+
+from jupyter_core.utils import ensure_event_loop
+
+ensure_event_loop().run_until_complete(asyncio.sleep(1.5))
+gc.collect()
+sys.exit(rc)
 """
 
 
@@ -221,6 +234,7 @@ def _interrupted_run(tmp_path, sig, rc):
         proc.communicate()
         raise
     assert proc.returncode == rc, err
+    assert "Traceback" not in err and "Task exception was never retrieved" not in err, err
     assert err == f"memnb: interrupted ({sig.name}); nothing published, results/ and the book as they were\n"
     assert [p.name for p in (tmp_path / "runs").iterdir()] == []  # no .99_toy-* work folder left
     assert (tmp_path / "results" / "ci" / "99_toy.json").read_text() == '{"old": true}'

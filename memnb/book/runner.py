@@ -395,6 +395,104 @@ def _kernel_options(log: Path) -> dict[str, Any]:
     return {"config": config, "kernel_manager_class": KernelManager}
 
 
+def _settle(loop, tasks: list) -> None:
+    """Cancel the ``tasks`` still pending on ``loop``, wait for them to end, and retrieve every
+    exception among them, so that asyncio has nothing left to print ("Task exception was never
+    retrieved")."""
+    import asyncio
+
+    pending = [t for t in tasks if not t.done()]
+    for task in pending:
+        task.cancel()
+    for _ in range(3):  # a task being cancelled may start others (tracked too); nbclient's end at once
+        if not pending:
+            break
+        loop.run_until_complete(asyncio.wait(pending, timeout=5))
+        pending = [t for t in tasks if not t.done()]
+        for task in pending:
+            task.cancel()
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()  # marks it retrieved: e.g. DeadKernelError, or the signal's own exception
+
+
+def _engine() -> str:
+    """The name of papermill's nbclient engine with a notebook client that settles its asyncio
+    tasks when a signal stops it (registered here, as ``memnb``).
+
+    A SIGTERM or Ctrl-C raised in the runner while a cell executes leaves that cell's asyncio tasks
+    (nbclient's ``async_execute_cell`` and its pollers of the kernel's reply, outputs and
+    liveness) pending on the event loop; nbclient then shuts the kernel down on that same loop,
+    the tasks wake up to a dead kernel or to the interrupted cell's reply, and asyncio prints their
+    exceptions ("Task exception was never retrieved" and a traceback) under the runner's one
+    line. This client tracks the tasks it creates and, on any exception out of the notebook's
+    execution, cancels and awaits them (``_settle``) before nbclient shuts the kernel down."""
+    import asyncio
+    from contextlib import contextmanager
+
+    from jupyter_core.utils import ensure_event_loop
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
+    from papermill.utils import merge_kwargs, remove_args
+
+    class Client(PapermillNotebookClient):
+        @contextmanager
+        def setup_kernel(self, **kwargs: Any):
+            loop = ensure_event_loop()  # the loop nbclient's run_sync runs everything on, in this thread
+            if loop.is_running():  # nbclient then runs on a thread of its own: nothing to track here
+                with super().setup_kernel(**kwargs):
+                    yield
+                return
+            tasks: list = []
+            previous = loop.get_task_factory()
+
+            def track(loop, coro, **kw):
+                task = previous(loop, coro, **kw) if previous else asyncio.Task(coro, loop=loop, **kw)
+                tasks.append(task)
+                return task
+
+            loop.set_task_factory(track)
+            try:
+                with super().setup_kernel(**kwargs):  # on the way out: the kernel shut down
+                    try:
+                        yield
+                    except BaseException:
+                        _settle(loop, tasks)  # before the shutdown runs the loop again
+                        raise
+            finally:
+                loop.set_task_factory(previous)
+
+    class Engine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            **kwargs,
+        ):  # NBClientEngine's (papermill 2.x), with the client above
+            kwargs = remove_args(["input_path"], **kwargs)
+            final_kwargs = merge_kwargs(
+                remove_args(["timeout", "startup_timeout"], **kwargs),
+                timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
+            return Client(nb_man, **final_kwargs).execute()
+
+    papermill_engines.register("memnb", Engine)
+    return "memnb"
+
+
 def run_chapter(
     chapter: str,
     profile: str = profiles.DEFAULT_PROFILE,
@@ -467,6 +565,7 @@ def _execute(
                 cwd=str(NOTEBOOKS),
                 progress_bar=progress,
                 request_save_on_cell_execute=False,
+                engine_name=_engine(),
                 **_kernel_options(work / "kernel.log"),
             )
     except PapermillExecutionError as e:
