@@ -42,8 +42,9 @@ SYSTEMS = {
 }
 
 
-COLUMNS = ("claim", "the seed says", "we measured", "verdict", "reading", "control", "δ", "Δ [95% CI], n", "MDE")
-COLUMNS += ("registered", "chapter")
+# The table a reader scans (one short row per claim); the long texts (what the seed says, what we
+# measured, the control, the registration) follow it as a list, so the verdict column stays on screen.
+COLUMNS = ("claim", "verdict", "reading", "Δ [95% CI], n", "δ", "MDE", "chapter")
 
 
 @dataclass(frozen=True)
@@ -214,10 +215,17 @@ def render(rows: list[Row], profile: str, chapter_pages: set[str]) -> str:
             e = r.entry
             eff = e.get("effect") or {}
             lines.append(
-                f"| `{r.id}` ({r.kind}): {_cell(r.claim)} | {_cell(r.seed_number)} | {_cell(r.we_measured) or '–'} "
-                f"| **{r.verdict}** | {reading(r)} | {_control(r)} | {_num(e.get('delta'))} | {_effect(r)} "
-                f"| {_num(eff.get('mde'))} | {_registered(r)} | {link(r)} |"
+                f"| `{r.id}` ({r.kind}) | **{r.verdict}** | {reading(r)} | {_effect(r)} | {_num(e.get('delta'))} "
+                f"| {_num(eff.get('mde'))} | {link(r)} |"
             )
+        lines += ["", f"{system}, claim by claim:", ""]
+        for r in mine:
+            lines += [
+                f"- **`{r.id}`** ({r.kind}): {_cell(r.claim)}",
+                f"  - *the seed says:* {_cell(r.seed_number) or '–'}",
+                f"  - *we measured:* {_cell(r.we_measured) or '–'}",
+                f"  - *control:* {_control(r)}; *registered:* {_registered(r)}",
+            ]
     if identities:
         lines += ["", "## Identities: true or false by construction", ""]
         lines += ["| claim | checked | what we computed | chapter |", "|---|---|---|---|"]
