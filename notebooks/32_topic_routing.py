@@ -118,7 +118,26 @@ print(
 # %% [markdown]
 # ## Pilot and budget
 #
-# PILOT
+# **Pilot** (seed 900, not used below; the whole chapter at these sizes with that one seed,
+# `python -m memnb run 32_topic_routing --profile cpu -p seeds "[900]"`, which writes to
+# `runs/cpu-custom/`; on this 2-core machine while chapter 11 ran beside it, and after the rules
+# below were committed): reading the 120 chunks once at 512 tokens (61,440 tokens) took 174 s;
+# scoring 7 lengths × (reader, TF-IDF) 13 s per seed; part 2 (3 conditions × 64 prompts: NLL,
+# 32-token generations, MAUVE over 3 clustering seeds, 100 bootstrap replicates) 281 s per seed.
+# **Budget:** 174 + 3 × (13 + 281) ≈ 1,060 s on the shared machine; alone, the reader's forward
+# passes run roughly 1.5× faster (chapter 40's training step: 2.28 s quiet vs 3.12 s shared), so
+# about 12 minutes.
+#
+# What the pilot showed, for sizing (not judged): the threshold's pair accuracy was 0.49 at 32
+# tokens and 0.69 at 512 (the scaling rule's control asks for more than 0.629 at 512); routing put
+# 14% of the 32-token prompts in a cluster whose majority play was theirs (chance 1/6), so the
+# contamination claim's control (at least 50%) is unlikely to pass at this prompt length; and the
+# within-seed bootstrap SD of ΔMAUVE was **0.23** at n = 64 per side. MAUVE's noise falls roughly
+# as 1/√n, so an MDE of δ = 0.0215 over 3 seeds (5.4 × SD/√3 ≤ δ) would need about
+# 64 × (5.4 × 0.23 / √3 / 0.0215)² ≈ 70,000 prompts per seed: no profile here can resolve the
+# seed's +0.043, and the MAUVE part is reported with its MDE. What the `cpu` profile leaves out:
+# the conditions `other_play_ref`, `other_domain` and `seed_artifact` (the `gpu` profile runs them,
+# with 500 prompts per seed; not run: no GPU was lent), and lengths above 512 tokens.
 
 # %% [markdown]
 # ## Rules, registered before the run
@@ -365,7 +384,27 @@ plt.show()
 ch.judge()
 
 # %% [markdown]
-# ANSWER
+# **Reading the results.** The verdicts above are the findings; this paragraph says how to read
+# them, and the cell below states the numbers they rest on. Part 1 asks whether a pretrained
+# model's mean hidden state tells one play from another: the plays share one author, one register
+# and one stage format, a much harder topic task than WikiText articles on different subjects, so
+# the seed's levels (97% / 72%) are not the question — its direction is. TF-IDF shows how much the
+# words alone do at each length. Part 2 asks the seed's contamination question with its confounds
+# removed (the prompt is routed, not inserted; every condition uses the same prompts, references,
+# n and sampling seed; the NLL counts only the continuation). `same_play` is the topical context a
+# perfect router would fetch, so it says what topic-matched context does for a real language
+# model; `routed` is what the manager fetched. A part whose control failed is UNTESTABLE, which is
+# no evidence either way.
+
+# %%
+mm = {k: v["mean"] if isinstance(v, dict) else v for k, v in ch.metrics.items()}
+La, Ls = ch["article_len"], ch["sentence_len"]
+print(f"pair accuracy {mm[f'acc_threshold_L{Ls}']:.3f} at {Ls} tokens -> {mm[f'acc_threshold_L{La}']:.3f} at {La} "
+      f"(TF-IDF {mm[f'tfidf_acc_threshold_L{La}']:.3f}); seed's MLP at {La}: {mm[f'acc_mlp_L{La}']:.3f}")  # fmt: skip
+nll = ", ".join(f"{c} {mm[f'd_cont_nll_{c}']:+.3f}" for c in setup.conditions[1:])
+mauve = ", ".join(f"{c} {mm[f'd_mauve_{c}']:+.3f}" for c in setup.conditions[1:])
+print(f"routing accuracy {mm['routing_acc']:.3f} (chance {mm['routing_chance']:.3f}); continuation NLL vs none: {nll} "
+      f"nats/token; MAUVE vs none: {mauve} (within-seed bootstrap SD {mm['d_mauve_boot_sd']:.3f})")  # fmt: skip
 
 # %%
 ch.publish()
