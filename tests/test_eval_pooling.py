@@ -11,7 +11,6 @@ from memnb.eval.pooling import hidden_sums, pooled_hidden, unit
 from memnb.hrs import topic_separation as ts
 from memnb.hrs.retrieval import engram_store
 from memnb.hrs.retrieval.entropy import entropy_bits
-from memnb.hrs.routing import engram
 from memnb.models.decoder import DecoderConfig, attention_decoder
 
 LISTS = [[3, 7, 1, 9], [5, 2, 8, 8, 1, 30, 12, 4, 4], [11, 0, 49, 6, 6, 2, 17]]
@@ -101,15 +100,14 @@ def test_checks():
         pooled_hidden(_gpt2(), [[1], []])
 
 
-# The four implementations this module replaced, run on the models above before they were
-# deleted (first three coordinates, rounded to 7 decimals): topic_separation.engrams,
-# routing.engram.engrams (layer 1, windows of 4), retrieval.engram_store.encode (layer 1) and
-# ams.sessions.pooled_hidden. Their callers now call pooling; the values must not move.
+# The implementations this module replaced, run on the models above before they were deleted
+# (first three coordinates, rounded to 7 decimals): topic_separation.engrams,
+# retrieval.engram_store.encode (layer 1) and ams.sessions.pooled_hidden. Their callers now call
+# pooling; the values must not move. (routing.engram.engrams, windowed, is gone: chapter 32 reads
+# the pretrained reader's engrams with routing.engram.prefix_engrams, tested in test_routing_scaling.)
 OLD = {
     "ts": [[-1.252819e-01, 1.753334e-01, 3.780490e-01], [-2.033761e-01, -2.496916e-01, -2.748000e-04],
            [1.262838e-01, -2.049777e-01, -1.609360e-02]],
-    "routing": [[-1.21681e-02, -2.36240e-02, -6.99140e-03], [-1.17557e-02, -5.34570e-03, 2.57680e-03],
-                [-6.53000e-05, -1.41938e-02, -2.59943e-02]],
     "store_keys": [[-0.161467, -0.313484, -0.0927733], [-0.102475, -0.0210533, 0.1170648],
                    [-0.0186466, -0.3265722, -0.3809836]],
     "store_entropy": [5.6389914, 5.6387339, 5.638855],
@@ -125,18 +123,14 @@ class SpaceTok:
 
 def test_the_callers_give_what_the_old_implementations_gave():
     gpt, dec = _gpt2(), _decoder()
-    pieces = [[t[s : s + 4] for s in range(0, len(t), 4)] for t in LISTS]
-    windowed = [sum(_reference(gpt, [w], 1)[0].double() * len(w) for w in ws) / sum(map(len, ws)) for ws in pieces]
     by_hand = {
         "ts": unit(_reference(dec, LISTS, -1).double().numpy()),
-        "routing": torch.stack(windowed).numpy(),
         "store_keys": unit(_reference(gpt, LISTS, 1).double().numpy()),
         "ams": _reference(gpt, LISTS, -1).double().numpy(),
     }
     enc = engram_store.encode(gpt, LISTS, layer=1, skip_first=0)
     got = {
         "ts": ts.engrams(dec, LISTS),
-        "routing": engram.engrams(gpt, LISTS, layer=1, window=4),
         "store_keys": engram_store.keys(enc.means, None),  # the seed's raw keys
         "ams": sessions.pooled_hidden(gpt, SpaceTok(), [" ".join(map(str, t)) for t in LISTS]).double().numpy(),
     }
