@@ -83,13 +83,14 @@ def section(rows: list[Row], profile: str = "cpu") -> str:
     p1 = sum(r.protocol == 1 and r.verdict != NOT_RUN for r in findings)
     by_id = {r.id: r for r in rows}
     told = ", ".join(f"**{counts[v]} {v}**" for v in ORDER if counts[v])
+    protocol1 = f"; {p1} of them still judged by a protocol-1 rule, without a registered control and δ" if p1 else ""
     lines = [
         BEGIN,
         "## What the book found",
         "",
         f"The book reruns {len(findings)} findings of the five seed projects and of Zoology (seed and audit claims, "
-        f"`claims.yaml`): {told}, from `results/{profile}/` (the `{profile}` profile; {p1} of them still judged "
-        f"by a protocol-1 rule, without a registered control and δ). {len(ident)} identities (true or false by "
+        f"`claims.yaml`): {told}, from `results/{profile}/` (the `{profile}` profile{protocol1}). "
+        f"{len(ident)} identities (true or false by "
         "construction) are checked apart. Per project (the full list, with every number, is the book's "
         "claims ledger, `python -m memnb ledger`):",
         "",
