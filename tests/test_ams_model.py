@@ -93,3 +93,21 @@ def test_trainer_pieces_and_content_bias():
     assert abs(float(v[2]) - 1.0) < 1e-6 and float(v[1]) > float(v[2])
     b = content_bias([[1], [3]], v, 2.0)
     assert float(b[2]) == 0 and abs(float(b[1]) - 2 * float(v[1])) < 1e-6
+
+
+def test_batched_pool_matches_one_at_a_time(lm):
+    """``AMS.pool`` (texts read 32 at a time, right-padded) fills the cache with the states
+    ``pooled`` reads alone, up to float rounding; texts already cached are not read again."""
+    tok = CharTok()
+    texts = ["My dog is named Kofi.", "Tides.", "I work as a baker in the old town.", "A", "My dog is named Kofi."]
+    alone = AMS(lm, tok)
+    ref = torch.stack([alone.pooled(t) for t in texts])
+    batched = AMS(lm, tok)
+    batched.pool(texts)
+    assert len(batched._h) == 4  # duplicates read once
+    got = torch.stack([batched._h[t] for t in texts])
+    assert torch.allclose(got, ref, atol=1e-5, rtol=1e-4)
+    sentinel = torch.full_like(ref[0], 7.0)
+    batched._h["Tides."] = sentinel
+    batched.pool(["Tides.", "New text."])
+    assert batched._h["Tides."] is sentinel and "New text." in batched._h

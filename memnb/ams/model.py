@@ -91,6 +91,14 @@ class AMS(nn.Module):
             self._h[text] = pooled_hidden(self.backbone, self.tok, [text])[0]
         return self._h[text]
 
+    @torch.no_grad()
+    def pool(self, texts: list[str], batch_size: int = 32) -> None:
+        """Read the texts not yet cached ``batch_size`` at a time into the cache ``pooled`` reads
+        (the frozen LM is the cost of a write, so a run reads its texts in batches up front)."""
+        todo = [t for t in dict.fromkeys(texts) if t not in self._h]
+        if todo:
+            self._h.update(zip(todo, pooled_hidden(self.backbone, self.tok, todo, batch_size=batch_size), strict=True))
+
     def axis(self, bundle: str) -> torch.Tensor:
         return F.normalize(self.axes_raw[bundle], dim=0)
 

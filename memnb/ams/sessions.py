@@ -284,10 +284,14 @@ def bm25_rank(facts: Sequence[str], question: str) -> list[int]:
     return sorted(range(len(facts)), key=lambda i: (-float(s[i]), i))
 
 
-def pooled_hidden(model, tok, texts: Sequence[str]) -> torch.Tensor:
+def pooled_hidden(model, tok, texts: Sequence[str], *, batch_size: int = 1) -> torch.Tensor:
     """Mean over tokens of the backbone's last-layer hidden states (after the final LayerNorm),
-    one row per text, each read alone (float32): the seed's ``semantic_emb`` h."""
-    return torch.from_numpy(pooling.pooled_hidden(model, [tok.encode(t) for t in texts], layer=-1)).float()
+    one row per text (float32): the seed's ``semantic_emb`` h. Each text is read alone
+    (``batch_size=1``) or ``batch_size`` at a time, right-padded and masked, texts of similar length
+    together: equal up to float rounding (tests/test_ams_model.py), ~4x faster on the CPU reader."""
+    ids = [tok.encode(t) for t in texts]
+    h = pooling.pooled_hidden(model, ids, layer=-1, batch_size=batch_size, sort=batch_size > 1)
+    return torch.from_numpy(h).float()
 
 
 def cosine_rank(fact_h: torch.Tensor, query_h: torch.Tensor) -> list[int]:
