@@ -1,7 +1,7 @@
 """Pilots of chapters 30 and 33: train the arms once, side by side on one-thread workers as the
 chapters do, and print seconds per step and the held-out loss curve beside the count trigram's.
 
-    python -m memnb.hrs.pilot --seed 900 --steps 900                       # chapter 33
+    python -m memnb.hrs.pilot --seed 900 --steps 800                       # chapter 33
     python -m memnb.hrs.pilot --chapter 30 --seed 900 --steps 1500 --batch-size 32 --arms none prepend_self
 
 One JSON line per arm. The pilots use seeds the chapters do not (900+); every other size is the
