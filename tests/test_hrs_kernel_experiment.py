@@ -1,12 +1,13 @@
 """Chapter 33's runs (memnb.hrs.kernel_experiment): deterministic, independent of the worker count,
-held-out plays without the poems."""
+held-out plays without the poems, the same-weights check of the kernel's two forms."""
 
 from dataclasses import replace
 
 import pytest
+import torch
 
 from memnb.data.corpus import load_corpus
-from memnb.hrs.kernel_experiment import KernelSetup, held_out_texts, run_arm
+from memnb.hrs.kernel_experiment import KernelSetup, held_out_texts, run_arm, same_weights_gap, train_arm
 from memnb.hrs.presets import ExpKernelAttention
 from memnb.parallel import run_jobs
 
@@ -38,3 +39,12 @@ def test_preset_needs_both_arms_of_the_claim():
     with pytest.raises(ValueError, match="must include"):
         ExpKernelAttention.resolve("cpu", {"arms": ["dot"]})
     assert replace(TINY, steps=5).steps == 5
+
+
+def test_same_weights_gap_is_rounding_for_the_distance_form_and_large_for_dot():
+    model, _ = train_arm("exp", 5, replace(TINY, steps=20))
+    ids = torch.randint(0, model.cfg.vocab_size, (2, 32), generator=torch.Generator().manual_seed(0))
+    gaps = same_weights_gap(model, ids)
+    assert gaps["exp_distance"] < 1e-4
+    assert gaps["dot"] > 100 * max(gaps["exp_distance"], 1e-6)
+    assert same_weights_gap(model, ids, arms=("exp",)) == {"exp": 0.0}  # the same form, the same logits

@@ -22,7 +22,10 @@ Procedure for one (arm, seed), a pure function of its arguments on one torch thr
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import torch
 
 from memnb.data import tokenizers
 from memnb.data.corpus import load_corpus
@@ -101,6 +104,25 @@ def train_arm(arm: str, seed: int, setup: KernelSetup, steps: int | None = None,
         desc=f"{arm} seed {seed}",
     )
     return model, hist
+
+
+@torch.no_grad()
+def same_weights_gap(
+    model: Decoder, ids: torch.Tensor, arms: Sequence[str] = ("exp_distance", "dot")
+) -> dict[str, float]:
+    """Max |Δ logit| on ``ids`` between ``model`` (an ``exp`` arm) and its own weights loaded into
+    each arm of ``arms``: ``exp_distance`` computes the same kernel from explicit distances (so
+    only float rounding may differ), ``dot`` a different score (the contrast that shows the check
+    can fail). Comparing trained runs instead is not a test of the algebra: AdamW turns rounding
+    noise in near-zero gradients into full-size updates, so two runs part after a few steps."""
+    ref, _ = model.eval()(ids)
+    out = {}
+    for arm in arms:
+        other = Decoder(model.cfg, lambda c, i, arm=arm: kernel_arm(arm, c.d_model, c.n_heads))
+        other.load_state_dict(model.state_dict())
+        logits, _ = other.eval()(ids)
+        out[arm] = float((logits - ref).abs().max())
+    return out
 
 
 def run_arm(arm: str, seed: int, setup: KernelSetup) -> dict:
